@@ -1,0 +1,1 @@
+"""leadflow: one lead definition, accountable hand-offs, an arbiter, shared measurements."""
