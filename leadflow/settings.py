@@ -5,6 +5,7 @@ A bad value fails loudly at start-up rather than half-working.
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "leadflow.leads",
     "leadflow.web",
     "leadflow.api",
+    "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -126,7 +128,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["TEST"] = {"NAME": None}
+    # A file, not memory: tests run real concurrent connections, and in-memory SQLite's shared
+    # cache has table locks that ignore the busy timeout.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-leadflow.sqlite3")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
@@ -152,6 +156,8 @@ STORAGES = {
 # `leadflow serve` runs without collectstatic: whitenoise serves straight from the app folders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# STATIC_ROOT exists only after an optional `leadflow collectstatic`; finders serve without it.
+warnings.filterwarnings("ignore", message="No directory at")
 
 EMAIL_HOST = os.environ.get("LEADFLOW_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("LEADFLOW_EMAIL_PORT", 25)

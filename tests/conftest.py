@@ -4,13 +4,17 @@ import pytest
 
 from leadflow.accounts.models import Role, Side, Team, User
 from leadflow.leads import actions
-from leadflow.leads.models import Source
+from leadflow.leads import defaults
+from leadflow.leads.models import ReasonCode, Source
 
 PASSWORD = "correct-horse-battery"
 
 
 class World:
     def __init__(self):
+        # Transactional tests flush the tables, data migrations included: put the defaults back.
+        defaults.install_teams(Team)
+        defaults.install_reason_codes(ReasonCode)
         self.marketing_team = Team.objects.get(side=Side.MARKETING)
         self.inside_team = Team.objects.get(side=Side.INSIDE_SALES)
         self.field_team = Team.objects.get(side=Side.FIELD_SALES)
@@ -74,6 +78,12 @@ EVIDENCE = {
     "need": "Manual routing loses 30% of web leads",
     "compelling_event": "New region opens 2027-01-15",
 }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness protects real passwords; tests need no such protection.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -79,6 +79,13 @@ def _reason(t: Transition, reason: ReasonCode | str | None) -> ReasonCode | None
     else:
         found = ReasonCode.objects.filter(kind=t.reason_kind, code=reason).first()
     if found is None:
+        other = ReasonCode.objects.filter(code=reason).first()
+        if other is not None:
+            raise MissingRequirement(
+                f"reason '{reason}' is not an active {t.reason_kind} reason "
+                f"(it is a {other.kind} reason)",
+                field="reason",
+            )
         raise MissingRequirement(f"unknown reason code '{reason}'", field="reason")
     return found
 

@@ -1,18 +1,10 @@
 from django.db import migrations
 
-DEFAULT_TEAMS = [
-    ("Marketing", "marketing"),
-    ("Inside sales", "inside_sales"),
-    ("Field sales", "field_sales"),
-    ("Arbiter", "arbiter"),
-]
+from leadflow.leads.defaults import install_teams
 
 
 def create_teams(apps, schema_editor):
-    Team = apps.get_model("accounts", "Team")
-    for name, side in DEFAULT_TEAMS:
-        if not Team.objects.filter(side=side).exists():
-            Team.objects.create(name=name, side=side)
+    install_teams(apps.get_model("accounts", "Team"))
 
 
 class Migration(migrations.Migration):
