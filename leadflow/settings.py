@@ -56,7 +56,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("LEADFLOW_DEBUG", False)
-ALLOWED_HOSTS = os.environ.get("LEADFLOW_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = os.environ.get(
+    "LEADFLOW_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver"
+).split(",")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("LEADFLOW_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

@@ -3,8 +3,7 @@
 import pytest
 
 from leadflow.accounts.models import Role, Side, Team, User
-from leadflow.leads import actions
-from leadflow.leads import defaults
+from leadflow.leads import actions, defaults
 from leadflow.leads.models import ReasonCode, Source
 
 PASSWORD = "correct-horse-battery"

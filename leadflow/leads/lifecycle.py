@@ -100,48 +100,48 @@ def _t(name, source, target, roles, label, **kw) -> Transition:
 
 MKT, SDR, AE, ARB = Role.MARKETING, Role.INSIDE_SALES, Role.FIELD_SALES, Role.ARBITER
 S = Stage
-H, O, OP = HandoffEffect, OwnerEffect, OpportunityEffect
+H, OWN, OP = HandoffEffect, OwnerEffect, OpportunityEffect
 REJECT_NEEDS = (Need.PENDING_OFFER, Need.REASON, Need.COMMENT)
 REASONED = (Need.REASON, Need.COMMENT)
 
 TRANSITIONS: tuple[Transition, ...] = (
     # Marketing qualifies (by hand or by the score) and hands over to inside sales.
     _t("qualify", S.INQUIRY, S.MQL, {MKT, SYSTEM}, "Qualify as MQL",
-       handoff=H.OFFER_TO_INSIDE_SALES, owner=O.OFFERED_TO, records_definition=True),
+       handoff=H.OFFER_TO_INSIDE_SALES, owner=OWN.OFFERED_TO, records_definition=True),
     _t("recycle", S.NURTURE, S.MQL, {MKT, SYSTEM}, "Recycle to sales",
-       handoff=H.OFFER_TO_INSIDE_SALES, owner=O.OFFERED_TO, records_definition=True),
-    _t("nurture", S.INQUIRY, S.NURTURE, {MKT}, "Nurture", owner=O.MARKETING),
+       handoff=H.OFFER_TO_INSIDE_SALES, owner=OWN.OFFERED_TO, records_definition=True),
+    _t("nurture", S.INQUIRY, S.NURTURE, {MKT}, "Nurture", owner=OWN.MARKETING),
     _t("disqualify", S.INQUIRY, S.DISQUALIFIED, {MKT}, "Disqualify",
        needs=REASONED, reason_kind=ReasonKind.DISQUALIFY),
     _t("disqualify", S.NURTURE, S.DISQUALIFIED, {MKT}, "Disqualify",
        needs=REASONED, reason_kind=ReasonKind.DISQUALIFY),
     # Inside sales decides on the offer before contact, then works the lead.
     _t("accept", S.MQL, S.SAL, {SDR}, "Accept",
-       needs=(Need.PENDING_OFFER,), handoff=H.ACCEPT, owner=O.ACTOR),
+       needs=(Need.PENDING_OFFER,), handoff=H.ACCEPT, owner=OWN.ACTOR),
     _t("reject", S.MQL, S.IN_REVIEW, {SDR}, "Reject",
-       needs=REJECT_NEEDS, reason_kind=ReasonKind.REJECT, handoff=H.REJECT, owner=O.ARBITER),
+       needs=REJECT_NEEDS, reason_kind=ReasonKind.REJECT, handoff=H.REJECT, owner=OWN.ARBITER),
     _t("ignore", S.MQL, S.IN_REVIEW, {SYSTEM}, "Escalate ignored offer",
-       needs=(Need.OVERDUE_OFFER,), handoff=H.IGNORE, owner=O.ARBITER),
+       needs=(Need.OVERDUE_OFFER,), handoff=H.IGNORE, owner=OWN.ARBITER),
     _t("return", S.SAL, S.IN_REVIEW, {SDR}, "Return",
        needs=(Need.ACCEPTED_OFFER, *REASONED), reason_kind=ReasonKind.RETURN,
-       handoff=H.RETURN, owner=O.ARBITER),
+       handoff=H.RETURN, owner=OWN.ARBITER),
     _t("nurture", S.SAL, S.NURTURE, {SDR}, "Not ready: nurture",
-       needs=REASONED, reason_kind=ReasonKind.NURTURE, owner=O.MARKETING),
+       needs=REASONED, reason_kind=ReasonKind.NURTURE, owner=OWN.MARKETING),
     _t("disqualify", S.SAL, S.DISQUALIFIED, {SDR}, "Disqualify",
        needs=REASONED, reason_kind=ReasonKind.DISQUALIFY),
     _t("convert", S.SAL, S.SQL, {SDR}, "Qualify as SQL",
-       needs=(Need.SQL_EVIDENCE,), handoff=H.OFFER_TO_FIELD_SALES, owner=O.OFFERED_TO,
+       needs=(Need.SQL_EVIDENCE,), handoff=H.OFFER_TO_FIELD_SALES, owner=OWN.OFFERED_TO,
        records_definition=True),
     # Field sales decides on the SQL, then runs the opportunity.
     _t("accept", S.SQL, S.SQL, {AE}, "Accept",
-       needs=(Need.PENDING_OFFER,), handoff=H.ACCEPT, owner=O.ACTOR, opportunity=OP.OPEN),
+       needs=(Need.PENDING_OFFER,), handoff=H.ACCEPT, owner=OWN.ACTOR, opportunity=OP.OPEN),
     _t("reject", S.SQL, S.IN_REVIEW, {AE}, "Reject",
-       needs=REJECT_NEEDS, reason_kind=ReasonKind.REJECT, handoff=H.REJECT, owner=O.ARBITER),
+       needs=REJECT_NEEDS, reason_kind=ReasonKind.REJECT, handoff=H.REJECT, owner=OWN.ARBITER),
     _t("ignore", S.SQL, S.IN_REVIEW, {SYSTEM}, "Escalate ignored offer",
-       needs=(Need.OVERDUE_OFFER,), handoff=H.IGNORE, owner=O.ARBITER),
+       needs=(Need.OVERDUE_OFFER,), handoff=H.IGNORE, owner=OWN.ARBITER),
     _t("return", S.SQL, S.IN_REVIEW, {AE}, "Return",
        needs=(Need.ACCEPTED_OFFER, Need.EARLY_OPPORTUNITY, *REASONED),
-       reason_kind=ReasonKind.RETURN, handoff=H.RETURN, owner=O.ARBITER, opportunity=OP.LOSE),
+       reason_kind=ReasonKind.RETURN, handoff=H.RETURN, owner=OWN.ARBITER, opportunity=OP.LOSE),
     _t("win", S.SQL, S.WON, {AE}, "Close won",
        needs=(Need.OPEN_OPPORTUNITY,), opportunity=OP.WIN),
     _t("lose", S.SQL, S.LOST, {AE}, "Close lost",
@@ -149,19 +149,19 @@ TRANSITIONS: tuple[Transition, ...] = (
        opportunity=OP.LOSE),
     # The arbiter decides every review.
     _t("uphold", S.IN_REVIEW, S.NURTURE, {ARB}, "Uphold: to nurture",
-       needs=(Need.COMMENT, Need.REVIEW_REASON_KEEPS), owner=O.MARKETING),
+       needs=(Need.COMMENT, Need.REVIEW_REASON_KEEPS), owner=OWN.MARKETING),
     _t("uphold", S.IN_REVIEW, S.DISQUALIFIED, {ARB}, "Uphold: disqualify",
        needs=(Need.COMMENT, Need.REVIEW_REASON_DISQUALIFIES)),
     _t("overrule", S.IN_REVIEW, S.MQL, {ARB}, "Overrule: back to inside sales",
        needs=(Need.COMMENT, Need.REVIEW_OF_INSIDE_SALES),
-       handoff=H.OFFER_TO_INSIDE_SALES, owner=O.OFFERED_TO),
+       handoff=H.OFFER_TO_INSIDE_SALES, owner=OWN.OFFERED_TO),
     _t("overrule", S.IN_REVIEW, S.SQL, {ARB}, "Overrule: back to field sales",
        needs=(Need.COMMENT, Need.REVIEW_OF_FIELD_SALES),
-       handoff=H.OFFER_TO_FIELD_SALES, owner=O.OFFERED_TO),
+       handoff=H.OFFER_TO_FIELD_SALES, owner=OWN.OFFERED_TO),
     # Managers move work within their team.
     *(
         _t("reassign", stage, stage, {Role.MANAGER}, "Reassign",
-           needs=(Need.ASSIGNEE,), owner=O.ASSIGNEE,
+           needs=(Need.ASSIGNEE,), owner=OWN.ASSIGNEE,
            handoff=H.REOFFER if stage in (S.MQL, S.SQL) else H.NONE)
         for stage in (S.MQL, S.SAL, S.SQL)
     ),
@@ -482,7 +482,9 @@ def plan(
         }
     elif t.handoff in (HandoffEffect.REJECT, HandoffEffect.IGNORE):
         result.close_offer = {
-            "decision": Decision.REJECTED if t.handoff is HandoffEffect.REJECT else Decision.IGNORED,
+            "decision": (
+                Decision.REJECTED if t.handoff is HandoffEffect.REJECT else Decision.IGNORED
+            ),
             "decided_at": now,
             "decided_by": actor,
             "reason": inputs.reason,
@@ -546,9 +548,8 @@ def plan(
         )
     elif t.opportunity in (OpportunityEffect.WIN, OpportunityEffect.LOSE):
         opp = state.opportunity
-        target = (
-            OpportunityStage.WON if t.opportunity is OpportunityEffect.WIN else OpportunityStage.LOST
-        )
+        won = t.opportunity is OpportunityEffect.WIN
+        target = OpportunityStage.WON if won else OpportunityStage.LOST
         result.opportunity_fields = {
             "stage": target,
             "closed_at": now,

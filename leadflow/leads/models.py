@@ -1,4 +1,5 @@
-"""The lead flow's records: sources, campaigns, leads, hand-offs, opportunities, activities, history.
+"""The lead flow's records: sources, campaigns, leads, hand-offs, opportunities, activities,
+history.
 
 Stage, owner and hand-off fields are changed only by `leadflow.leads.actions`, which enforces
 the table in `leadflow.leads.lifecycle`. Nothing else assigns them.
