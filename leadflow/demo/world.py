@@ -1,0 +1,319 @@
+"""The demo company's fixed setup: users in the default teams, sources, campaigns, definition.
+
+These are few rows, written through the ORM. The leads and everything that happens to them
+are written by `leadflow.demo.generate` in bulk.
+"""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.hashers import make_password
+from django.db import connection, transaction
+
+from leadflow.accounts.models import Side, Team, User
+from leadflow.demo import catalog
+from leadflow.leads.models import (
+    Campaign,
+    Lead,
+    LeadDefinition,
+    ReasonCode,
+    Source,
+)
+
+UTC = UTC
+DEMO_PREFIX = "DEMO-"
+
+
+def demo_external_id(index: int) -> str:
+    """The external id of the demo's lead number `index` (0-based); it marks demo leads."""
+    return f"{DEMO_PREFIX}{index + 1:07d}"
+
+
+def demo_present() -> bool:
+    return Lead.objects.filter(external_id=demo_external_id(0)).exists()
+
+
+# --- users ----------------------------------------------------------------------------------
+
+
+def ensure_teams() -> dict[str, Team]:
+    """The first team of each side: the one routing uses. Migrations create them."""
+    teams = {}
+    for side in Side:
+        team = Team.objects.filter(side=side).order_by("id").first()
+        if team is None:
+            team = Team.objects.create(name=side.label, side=side)
+        teams[side.value] = team
+    return teams
+
+
+def ensure_users(password: str | None) -> list[tuple[str, str, str, str]]:
+    """Create or update the demo users and set their passwords.
+
+    Returns (username, role, team, password) rows. Without `password`, each user gets a
+    fresh random one; the demo data never depends on it.
+    """
+    teams = ensure_teams()
+    passwords = {name: password or secrets.token_urlsafe(9) for name, *_ in catalog.USERS}
+    # PBKDF2 costs ~0.2 s a hash and releases the GIL: hash on both cores, once per password.
+    distinct = sorted(set(passwords.values()))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hashes = dict(zip(distinct, pool.map(make_password, distinct), strict=True))
+    rows = []
+    with transaction.atomic():
+        for username, role, side, first, last in catalog.USERS:
+            team = teams[side] if side else None
+            user = User.objects.filter(username=username).first() or User(username=username)
+            user.role, user.team = role, team
+            user.first_name, user.last_name = first, last
+            user.email = f"{username}@example.com"
+            user.is_active = True
+            user.is_staff = user.is_superuser = username == "admin"
+            user.password = hashes[passwords[username]]
+            user.save()
+            rows.append((username, role, team.name if team else "", passwords[username]))
+    return rows
+
+
+# --- the company's calendar of months and campaigns -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignSlot:
+    """A campaign running in a month, with its share of its source's leads that month."""
+
+    campaign_id: int
+    weight: float
+    cost_factor: float
+    event_at: datetime | None  # the live webcast, for webcast campaigns
+
+
+@dataclass
+class DemoWorld:
+    teams: dict[str, Team]  # side -> the team routing uses
+    all_teams: list[Team]
+    users: dict[str, User]
+    reasons: dict[tuple[str, str], ReasonCode]
+    definition: LeadDefinition
+    sources: list[Source]  # aligned with catalog.SOURCES
+    slots: list[list[list[CampaignSlot]]]  # [source][month] -> campaigns running
+    months: list[date]
+    zone: ZoneInfo
+    cutoff: datetime  # the demo's "now": nothing happens after it
+
+
+def month_range(today: date, months: int) -> list[date]:
+    first = []
+    y, m = today.year, today.month
+    for _ in range(months):
+        first.append(date(y, m, 1))
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    return first[::-1]
+
+
+def month_end(month: date) -> date:
+    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
+
+
+def third_thursday(month: date) -> date:
+    day = month + timedelta(days=(3 - month.weekday()) % 7)
+    return day + timedelta(days=14)
+
+
+def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
+    """Create (or find) everything the leads refer to, and load it for the simulation."""
+    month_list = month_range(cutoff.astimezone(zone).date(), months)
+    teams = ensure_teams()
+    users = {
+        u.username: u
+        for u in User.objects.select_related("team").filter(
+            username__in=[name for name, *_ in catalog.USERS]
+        )
+    }
+    missing = [name for name, *_ in catalog.USERS if name not in users]
+    if missing:
+        raise RuntimeError(f"demo users missing: {', '.join(missing)}")
+    reasons = {(r.kind, r.code): r for r in ReasonCode.objects.all()}
+    start = datetime.combine(month_list[0], datetime.min.time(), zone).astimezone(UTC)
+    with transaction.atomic():
+        definition = _ensure_definition(start)
+        sources = [
+            Source.objects.get_or_create(name=p.name, defaults={"channel": p.channel})[0]
+            for p in catalog.SOURCES
+        ]
+        slots = [
+            _ensure_campaigns(profile, source, month_list, zone)
+            for profile, source in zip(catalog.SOURCES, sources, strict=True)
+        ]
+    return DemoWorld(
+        teams=teams,
+        all_teams=list(Team.objects.all()),
+        users=users,
+        reasons=reasons,
+        definition=definition,
+        sources=sources,
+        slots=slots,
+        months=month_list,
+        zone=zone,
+        cutoff=cutoff,
+    )
+
+
+def _ensure_definition(start: datetime) -> LeadDefinition:
+    active = LeadDefinition.active()
+    if active is not None:
+        return active
+    latest = LeadDefinition.objects.order_by("-version").first()
+    return LeadDefinition.objects.create(
+        version=latest.version + 1 if latest else catalog.DEFINITION_VERSION,
+        status=LeadDefinition.Status.ACTIVE,
+        document=catalog.definition_document(),
+        created_at=start - timedelta(days=45),
+        activated_at=start - timedelta(days=14),
+    )
+
+
+def _campaign_plan(profile: catalog.SourceProfile, months: list[date], zone: ZoneInfo):
+    """Yield (month index, name, started_on, ended_on, weight, cost factor, event_at)."""
+    kind = profile.campaign_kind
+    for mi, month in enumerate(months):
+        quarter = (month.month - 1) // 3 + 1
+        q_start = date(month.year, 3 * quarter - 2, 1)
+        q_end = month_end(date(month.year, 3 * quarter, 1))
+        q_no = month.year * 4 + quarter
+        mon = month.strftime("%b %Y")
+        topic = catalog.WEBCAST_TOPICS[
+            (month.year * 12 + month.month) % len(catalog.WEBCAST_TOPICS)
+        ]
+        event = datetime.combine(third_thursday(month), datetime.min.time(), zone).replace(hour=11)
+        if kind == "quarterly_outbound":
+            segment = catalog.OUTBOUND_SEGMENTS[q_no % len(catalog.OUTBOUND_SEGMENTS)]
+            yield mi, f"Outbound {month.year} Q{quarter}: {segment}", q_start, q_end, 1.0, 1.0, None
+        elif kind == "quarterly_syndication":
+            partners = catalog.SYNDICATION_PARTNERS
+            for k in range(2):
+                partner, factor = partners[(q_no + k) % len(partners)]
+                asset = catalog.ASSETS[(q_no + 3 * k) % len(catalog.ASSETS)]
+                name = f"{partner} syndication {month.year} Q{quarter}: {asset}"
+                yield mi, name, q_start, q_end, 0.6 if k == 0 else 0.4, factor, None
+        elif kind == "monthly_authority_webcast":
+            who = catalog.AUTHORITIES[(month.year * 12 + month.month) % len(catalog.AUTHORITIES)]
+            yield (
+                mi,
+                f"Webcast with {who}: {topic} ({mon})",
+                month,
+                event.date(),
+                1.0,
+                1.0,
+                event,
+            )
+        elif kind == "monthly_educational_webcast":
+            yield (
+                mi,
+                f"Educational webcast: {topic} ({mon})",
+                month,
+                event.date(),
+                1.0,
+                1.0,
+                (event - timedelta(days=7)),
+            )
+        elif kind == "monthly_title_webcast":
+            group = catalog.TITLE_GROUPS[
+                (month.year * 12 + month.month) % len(catalog.TITLE_GROUPS)
+            ]
+            yield (
+                mi,
+                f"Webcast for {group}: {topic} ({mon})",
+                month,
+                event.date(),
+                1.0,
+                1.0,
+                (event + timedelta(days=2)),
+            )
+        elif kind == "website":
+            for name, weight in catalog.WEBSITE_CAMPAIGNS:
+                yield mi, name, None, None, weight, 1.0, None
+        else:  # pragma: no cover - a new profile must name its campaign kind
+            raise ValueError(f"unknown campaign kind {kind!r}")
+
+
+def _ensure_campaigns(profile, source: Source, months: list[date], zone: ZoneInfo):
+    existing = {c.name: c for c in Campaign.objects.filter(source=source)}
+    slots: list[list[CampaignSlot]] = [[] for _ in months]
+    for mi, name, started, ended, weight, factor, event in _campaign_plan(profile, months, zone):
+        campaign = existing.get(name)
+        if campaign is None:
+            campaign = Campaign.objects.create(
+                source=source,
+                name=name[:150],
+                started_on=started,
+                ended_on=ended,
+                external_id=f"{DEMO_PREFIX}C{source.pk}-{len(existing) + 1}",
+            )
+            existing[name] = campaign
+        event_utc = event.astimezone(UTC) if event else None
+        slots[mi].append(CampaignSlot(campaign.pk, weight, factor, event_utc))
+    return slots
+
+
+# --- wiping a previous demo -----------------------------------------------------------------
+
+_DEMO_LEADS = "SELECT id FROM leads_lead WHERE external_id LIKE %s"
+_DEMO_CAMPAIGNS = (
+    "SELECT id FROM leads_campaign WHERE external_id LIKE %s "
+    "AND id NOT IN (SELECT campaign_id FROM leads_lead WHERE campaign_id IS NOT NULL)"
+)
+
+
+def wipe() -> dict[str, int]:
+    """Delete the demo's leads and everything hanging off them; keep users and definitions.
+
+    History is append-only for the application; wiping a demo database is the one place that
+    deletes it, with plain SQL (the database trigger only refuses UPDATE).
+    """
+    like = DEMO_PREFIX + "%"
+    counts = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        for label, table in (
+            ("activities", "leads_activity"),
+            ("history rows", "leads_stagechange"),
+            ("hand-offs", "leads_handoff"),
+            ("opportunities", "leads_opportunity"),
+        ):
+            cursor.execute(f"DELETE FROM {table} WHERE lead_id IN ({_DEMO_LEADS})", [like])
+            counts[label] = cursor.rowcount
+        cursor.execute(
+            "SELECT DISTINCT account_id FROM leads_lead "
+            "WHERE external_id LIKE %s AND account_id IS NOT NULL",
+            [like],
+        )
+        accounts = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DELETE FROM leads_lead WHERE external_id LIKE %s", [like])
+        counts["leads"] = cursor.rowcount
+        counts["accounts"] = 0
+        for i in range(0, len(accounts), 500):
+            batch = accounts[i : i + 500]
+            marks = ", ".join(["%s"] * len(batch))
+            cursor.execute(
+                f"DELETE FROM leads_account WHERE id IN ({marks}) "
+                "AND id NOT IN (SELECT account_id FROM leads_lead WHERE account_id IS NOT NULL) "
+                "AND id NOT IN "
+                "(SELECT account_id FROM leads_opportunity WHERE account_id IS NOT NULL)",
+                batch,
+            )
+            counts["accounts"] += cursor.rowcount
+        cursor.execute(f"DELETE FROM leads_spend WHERE campaign_id IN ({_DEMO_CAMPAIGNS})", [like])
+        counts["spend rows"] = cursor.rowcount
+        cursor.execute(
+            f"DELETE FROM leads_campaign WHERE id IN ({_DEMO_CAMPAIGNS}) AND id NOT IN "
+            "(SELECT campaign_id FROM leads_activity WHERE campaign_id IS NOT NULL)",
+            [like],
+        )
+        counts["campaigns"] = cursor.rowcount
+    return counts
