@@ -49,11 +49,12 @@ def test_accept_and_reject_at_once_one_wins_one_conflicts(shared_world, attempt)
     world = shared_world
     lead = world.lead_at("mql")
     seen = lead.version
+    rep = lead.owner  # round-robin picked a rep; their manager may decide too
     results = race(
-        lambda: actions.transition(lead.pk, "accept", actor=world.sdr, seen_version=seen),
+        lambda: actions.transition(lead.pk, "accept", actor=rep, seen_version=seen),
         lambda: actions.transition(
-            lead.pk, "reject", actor=world.sdr2, reason="below-fit", comment="too small",
-            seen_version=seen,
+            lead.pk, "reject", actor=world.sales_manager, reason="below-fit",
+            comment="too small", seen_version=seen,
         ),
     )
     winners = [r for r in results if not isinstance(r, Exception)]
@@ -72,13 +73,14 @@ def test_accept_and_reject_at_once_one_wins_one_conflicts(shared_world, attempt)
 def test_two_accepts_without_versions_give_one_owner(shared_world):
     world = shared_world
     lead = world.lead_at("mql")
+    rep = lead.owner
     results = race(
-        lambda: actions.transition(lead.pk, "accept", actor=world.sdr),
-        lambda: actions.transition(lead.pk, "accept", actor=world.sdr2),
+        lambda: actions.transition(lead.pk, "accept", actor=rep),
+        lambda: actions.transition(lead.pk, "accept", actor=world.sales_manager),
     )
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1 and isinstance(errors[0], lifecycle.TransitionError), results
     assert "cannot accept a lead at stage 'sal'" in errors[0].message
     lead.refresh_from_db()
-    assert lead.owner in (world.sdr, world.sdr2)
+    assert lead.owner in (rep, world.sales_manager)
     assert lead.history.filter(transition="accept").count() == 1

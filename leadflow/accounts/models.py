@@ -54,12 +54,38 @@ class Team(models.Model):
         return self.name
 
 
+class DayOff(models.Model):
+    """A company-specific day off (beyond public holidays), for one team or for everyone."""
+
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="days_off",
+        help_text="Blank: the whole company.",
+    )
+    day = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="day_off_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.name}"
+
+
 class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MARKETING)
     team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
     )
     time_zone = models.CharField(max_length=64, blank=True, help_text="Blank: the team's zone.")
+    # Routing (DOMAIN.md "Hand-offs"): round-robin skips reps out of office or at their cap.
+    out_of_office = models.BooleanField(default=False)
+    max_open_offers = models.PositiveIntegerField(
+        default=25, help_text="Most offers awaiting this rep's decision at once."
+    )
+    last_offered_at = models.DateTimeField(
+        null=True, blank=True, help_text="Round-robin turn: the least recently offered goes next."
+    )
 
     @property
     def side(self) -> str | None:

@@ -27,6 +27,7 @@ from leadflow.leads.models import (
     Handoff,
     Lead,
     Opportunity,
+    OutboxEvent,
     ReasonCode,
     Source,
     Stage,
@@ -117,7 +118,7 @@ def transition(
     # Lock the row (PostgreSQL); the version check below also serialises on SQLite.
     lead = (
         Lead.objects.select_for_update(of=("self",))
-        .select_related("owner", "owner_team")
+        .select_related("owner", "owner_team", "source", "campaign")
         .get(pk=lead_id)
     )
     if seen_version is not None and lead.version != seen_version:
@@ -137,7 +138,71 @@ def transition(
     lifecycle.check(t, state, actor, inputs, now)
     plan = lifecycle.plan(t, state, actor, inputs, now, services)
     _apply(lead, state, plan)
+    if plan.new_offer and plan.new_offer.offered_to is not None:
+        services.took_turn(plan.new_offer.offered_to, now)
+    _record_events(lead, t, plan, state)
     return lead
+
+
+def _record_events(lead: Lead, t: Transition, plan: lifecycle.Plan, state: LeadState) -> None:
+    """Write the transition's events to the outbox, in the transaction that made the change."""
+    offer = plan.new_offer or state.pending_offer or state.last_accepted_offer
+    events = [
+        OutboxEvent(
+            name=lifecycle.EVENTS[t.name],
+            lead=lead,
+            payload=event_payload(lead, plan.history, offer),
+            created_at=plan.history.at,
+        )
+    ]
+    if plan.new_offer:
+        events.append(
+            OutboxEvent(
+                name=lifecycle.OFFERED_EVENT,
+                lead=lead,
+                payload=event_payload(lead, plan.history, plan.new_offer),
+                created_at=plan.history.at,
+            )
+        )
+    OutboxEvent.objects.bulk_create(events)
+
+
+def event_payload(lead: Lead, entry: StageChange, offer: Handoff | None) -> dict:
+    """What subscribers, e-mails and webhooks learn about a change: plain JSON."""
+    reason = entry.reason
+    payload = {
+        "at": entry.at.isoformat(),
+        "transition": entry.transition,
+        "from": entry.from_stage,
+        "to": entry.to_stage,
+        "actor": entry.actor.username if entry.actor else None,
+        "reason": reason.code if reason else None,
+        "reason_class": reason.reason_class if reason else None,
+        "comment": entry.comment,
+        "lead": {
+            "id": lead.pk,
+            "name": lead.name,
+            "email": lead.email,
+            "company": lead.company,
+            "source": lead.source.name,
+            "campaign": lead.campaign.name if lead.campaign_id else None,
+            "stage": lead.stage,
+            "priority": lead.priority,
+            "owner": lead.owner.username if lead.owner_id else None,
+            "owner_team": lead.owner_team.name if lead.owner_team_id else None,
+        },
+        "handoff": None,
+    }
+    if offer is not None:
+        payload["handoff"] = {
+            "id": offer.pk,
+            "kind": offer.kind,
+            "offered_to": offer.offered_to.username if offer.offered_to_id else None,
+            "team": offer.offered_to_team.name,
+            "accept_by": offer.accept_by.isoformat(),
+            "decision": offer.decision,
+        }
+    return payload
 
 
 def _apply(lead: Lead, state: LeadState, plan: lifecycle.Plan) -> None:
@@ -190,9 +255,13 @@ def create_lead(
     lead.owner = actor if actor is not None and actor.team_id == lead.owner_team_id else None
     lead.full_clean(exclude=["source", "owner", "owner_team", "account", "campaign"])
     lead.save()
-    StageChange.objects.create(
+    entry = StageChange.objects.create(
         lead=lead, transition="create", from_stage="", to_stage=Stage.INQUIRY, actor=actor,
         at=now, owner=lead.owner, owner_team=lead.owner_team,
+    )
+    OutboxEvent.objects.create(
+        name=lifecycle.CREATED_EVENT, lead=lead, payload=event_payload(lead, entry, None),
+        created_at=now,
     )
     return lead
 

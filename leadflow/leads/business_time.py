@@ -14,11 +14,6 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-# Defaults from DOMAIN.md: accept MQLs and SQLs within one business day; touch within an hour.
-ACCEPT_WITHIN_DAYS = {"mql": 1, "sql": 1}
-FIRST_TOUCH_WITHIN_HOURS = 1
-
-
 @dataclass(frozen=True)
 class BusinessCalendar:
     time_zone: str = "UTC"
@@ -86,12 +81,6 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return total
 
-    def accept_by(self, offered_at: datetime, kind: str) -> datetime:
-        return self.add(offered_at, self.day_length * ACCEPT_WITHIN_DAYS[kind])
-
-    def first_touch_by(self, accepted_at: datetime) -> datetime:
-        return self.add(accepted_at, timedelta(hours=FIRST_TOUCH_WITHIN_HOURS))
-
 
 def _local_span(a: time, b: time) -> timedelta:
     return datetime.combine(date.min, b) - datetime.combine(date.min, a)
@@ -102,19 +91,15 @@ def _holidays(country: str, subdivision: str, year: int):
     return holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
 
 
-def calendar_for(team) -> BusinessCalendar:
-    """The calendar of a team (leadflow.accounts.models.Team)."""
-    return _calendar(
+def calendar_for(team, days_off: frozenset[date] = frozenset()) -> BusinessCalendar:
+    """The calendar of a team (leadflow.accounts.models.Team) with the company's days off."""
+    days = frozenset(int(d) for d in team.work_days.split(",") if d.strip() != "")
+    return BusinessCalendar(
         team.time_zone,
-        team.work_days,
+        days,
         team.work_start,
         team.work_end,
         team.holiday_country,
         team.holiday_subdivision,
+        days_off,
     )
-
-
-@lru_cache(maxsize=256)
-def _calendar(tz, work_days, start, end, country, subdivision) -> BusinessCalendar:
-    days = frozenset(int(d) for d in work_days.split(",") if d.strip() != "")
-    return BusinessCalendar(tz, days, start, end, country, subdivision)

@@ -190,6 +190,27 @@ STAGE_SIDE = {
 REVIEW_ORIGIN_SIDE = {S.MQL: Side.INSIDE_SALES, S.SAL: Side.INSIDE_SALES, S.SQL: Side.FIELD_SALES}
 
 
+# The event each transition emits (through the outbox), by transition name.
+EVENTS = {
+    "qualify": "lead.mql",
+    "recycle": "lead.mql",
+    "nurture": "lead.nurtured",
+    "disqualify": "lead.disqualified",
+    "accept": "handoff.accepted",
+    "reject": "handoff.rejected",
+    "ignore": "handoff.ignored",
+    "return": "lead.returned",
+    "convert": "lead.sql",
+    "win": "opportunity.won",
+    "lose": "opportunity.lost",
+    "uphold": "arbiter.decided",
+    "overrule": "arbiter.decided",
+    "reassign": "handoff.reassigned",
+}
+OFFERED_EVENT = "handoff.offered"
+CREATED_EVENT = "lead.created"
+
+
 def transitions_from(stage: str) -> list[Transition]:
     return [t for t in TRANSITIONS if t.source == stage]
 
@@ -271,9 +292,14 @@ class Services(Protocol):
 
     def offer_target(self, side: str, lead: Lead) -> tuple[Team, User | None]: ...
 
-    def accept_by(self, team: Team, offered_at: datetime, kind: str) -> datetime: ...
+    def took_turn(self, rep: User, at: datetime) -> None: ...
 
-    def first_touch_by(self, team: Team, accepted_at: datetime) -> datetime: ...
+    def accept_by(self, team: Team, offered_at: datetime, kind: str, priority: str) -> datetime:
+        ...
+
+    def first_touch_by(
+        self, team: Team, accepted_at: datetime, kind: str, priority: str
+    ) -> datetime: ...
 
     def active_definition(self) -> LeadDefinition | None: ...
 
@@ -469,7 +495,7 @@ def plan(
             offered_to=person,
             offered_to_team=team,
             offered_at=now,
-            accept_by=services.accept_by(team, now, t.target),
+            accept_by=services.accept_by(team, now, t.target, lead.priority),
         )
         owner, owner_team = person, team
     elif t.handoff is HandoffEffect.ACCEPT:
@@ -478,7 +504,9 @@ def plan(
             "decided_at": now,
             "decided_by": actor,
             "offered_to": actor,
-            "first_touch_by": services.first_touch_by(state.pending_offer.offered_to_team, now),
+            "first_touch_by": services.first_touch_by(
+                state.pending_offer.offered_to_team, now, state.pending_offer.kind, lead.priority
+            ),
         }
     elif t.handoff in (HandoffEffect.REJECT, HandoffEffect.IGNORE):
         result.close_offer = {

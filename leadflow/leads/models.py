@@ -165,6 +165,11 @@ class LeadDefinition(models.Model):
         return cls.objects.filter(status=cls.Status.ACTIVE).first()
 
 
+class Priority(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    HOT = "hot", "Hot"
+
+
 class Lead(models.Model):
     # The person
     first_name = models.CharField(max_length=100, blank=True)
@@ -202,6 +207,7 @@ class Lead(models.Model):
         Team, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
     )
     sql_evidence = models.JSONField(default=dict, blank=True)
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.NORMAL)
     # Scores
     fit_score = models.FloatField(default=0)
     engagement_score = models.FloatField(default=0)
@@ -277,6 +283,12 @@ class Handoff(models.Model):
     first_touch_by = models.DateTimeField(null=True, blank=True)
     first_touch_at = models.DateTimeField(null=True, blank=True)
     returned_at = models.DateTimeField(null=True, blank=True)
+    # SLA clock state, advanced by the worker's sweep.
+    remind_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next reminder is due; blank: none left."
+    )
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
+    first_touch_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -284,6 +296,17 @@ class Handoff(models.Model):
             # The SLA sweep: pending hand-offs ordered by deadline, and nothing else.
             models.Index(
                 fields=["accept_by"], condition=Q(decision="pending"), name="handoff_pending_due"
+            ),
+            models.Index(
+                fields=["remind_at"], condition=Q(decision="pending"), name="handoff_pending_remind"
+            ),
+            models.Index(
+                fields=["first_touch_by"],
+                condition=Q(
+                    decision="accepted", first_touch_at__isnull=True,
+                    first_touch_alerted_at__isnull=True,
+                ),
+                name="handoff_untouched_due",
             ),
             models.Index(fields=["offered_to", "decision"], name="handoff_offered_to"),
             models.Index(fields=["offered_at"], name="handoff_offered_at"),
@@ -443,3 +466,76 @@ class StageChange(models.Model):
 
     def delete(self, *args, **kwargs):
         raise HistoryIsAppendOnly("history rows cannot be deleted")
+
+
+class SlaPolicy(models.Model):
+    """How much business time a team gets to decide on an offer, and to touch it after
+    acceptance; per kind of hand-off and per lead priority (hot leads go faster)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="sla_policies")
+    kind = models.CharField(max_length=3, choices=HandoffKind.choices)
+    priority = models.CharField(max_length=6, choices=Priority.choices, default=Priority.NORMAL)
+    accept_within_hours = models.DecimalField(max_digits=6, decimal_places=2)
+    first_touch_within_hours = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+
+    class Meta:
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "kind", "priority"], name="sla_policy_once"),
+            models.CheckConstraint(
+                condition=Q(accept_within_hours__gt=0, first_touch_within_hours__gt=0),
+                name="sla_policy_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.kind} {self.priority}: {self.accept_within_hours} h"
+
+
+class RoutingRule(models.Model):
+    """An ordered rule: leads matching its conditions are offered to its team (round-robin
+    among the team's available reps). The first matching active rule wins."""
+
+    position = models.PositiveIntegerField(default=100, help_text="Lower runs first.")
+    name = models.CharField(max_length=100)
+    side = models.CharField(
+        max_length=20, choices=[("inside_sales", "Inside sales"), ("field_sales", "Field sales")]
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="routing_rules")
+    conditions = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='e.g. {"country": ["DE", "AT"], "employee_count": {"min": 200}, '
+        '"source": ["Organic Web"], "custom.segment": ["enterprise"]}. Empty: matches all.',
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["side", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name} → {self.team}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it reports.
+
+    The worker turns each into notifications (and, later, webhook deliveries) after commit, so
+    a crash between the change and the e-mail loses nothing."""
+
+    name = models.CharField(max_length=40)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["id"], condition=Q(processed_at__isnull=True), name="outbox_unprocessed"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"
