@@ -23,6 +23,8 @@ from leadflow.leads.lifecycle import (
     Transition,
 )
 from leadflow.leads.models import (
+    SALES_ACTIVITY_KINDS,
+    Activity,
     Decision,
     Handoff,
     Lead,
@@ -320,3 +322,34 @@ def _inputs_meeting(t: Transition, state: LeadState) -> Inputs:
         evidence=dict.fromkeys(lifecycle.EVIDENCE_FIELDS, "-"),
         assignee=assignee,
     )
+
+
+@transaction.atomic
+def log_activity(
+    lead: Lead | int,
+    kind: str,
+    *,
+    actor=None,
+    occurred_at: datetime | None = None,
+    url: str = "",
+    campaign=None,
+    source_system: str = "leadflow",
+    detail: str = "",
+) -> Activity:
+    """Record an activity on a lead. A sales activity by the accepting rep (call, meeting,
+    note) after acceptance is the hand-off's first touch: it stops the first-touch clock."""
+    lead_id = lead.pk if isinstance(lead, Lead) else lead
+    occurred_at = occurred_at or timezone.now()
+    activity = Activity.objects.create(
+        lead_id=lead_id, kind=kind, occurred_at=occurred_at, url=url, campaign=campaign,
+        source_system=source_system, actor=actor, detail=detail,
+    )
+    if kind in SALES_ACTIVITY_KINDS and actor is not None:
+        Handoff.objects.filter(
+            lead_id=lead_id,
+            decision=Decision.ACCEPTED,
+            first_touch_at__isnull=True,
+            decided_at__lte=occurred_at,
+            returned_at__isnull=True,
+        ).update(first_touch_at=occurred_at)
+    return activity

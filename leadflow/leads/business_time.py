@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+
 @dataclass(frozen=True)
 class BusinessCalendar:
     time_zone: str = "UTC"
