@@ -1,16 +1,19 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from leadflow.accounts.models import ApiToken, Team, User
+from leadflow.accounts.models import ApiToken, DayOff, Team, User
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ("username", "get_full_name", "role", "team", "is_active")
-    list_filter = ("role", "team", "is_active")
+    list_display = ("username", "get_full_name", "role", "team", "out_of_office", "is_active")
+    list_filter = ("role", "team", "out_of_office", "is_active")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        ("leadflow", {"fields": ("role", "team", "time_zone")}),
+        (
+            "leadflow",
+            {"fields": ("role", "team", "time_zone", "out_of_office", "max_open_offers")},
+        ),
     )
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
@@ -40,3 +43,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             token.revoke()
+
+
+@admin.register(DayOff)
+class DayOffAdmin(admin.ModelAdmin):
+    list_display = ("day", "name", "team")
+    list_filter = ("team",)

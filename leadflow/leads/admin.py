@@ -11,7 +11,10 @@ from leadflow.leads.models import (
     Lead,
     LeadDefinition,
     Opportunity,
+    OutboxEvent,
     ReasonCode,
+    RoutingRule,
+    SlaPolicy,
     Source,
     Spend,
     StageChange,
@@ -134,4 +137,32 @@ class StageChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ("position", "name", "side", "team", "conditions", "active")
+    list_display_links = ("name",)
+    list_editable = ("position", "active")
+    list_filter = ("side", "team", "active")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("team", "kind", "priority", "accept_within_hours", "first_touch_within_hours")
+    list_filter = ("team", "kind", "priority")
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "lead", "created_at", "processed_at")
+    list_filter = ("name",)
+    raw_id_fields = ("lead",)
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
         return False
