@@ -9,6 +9,7 @@ import secrets
 from datetime import time
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -86,6 +87,13 @@ class User(AbstractUser):
     last_offered_at = models.DateTimeField(
         null=True, blank=True, help_text="Round-robin turn: the least recently offered goes next."
     )
+
+    def clean(self):
+        super().clean()
+        if self.role == Role.ARBITER and self.team_id and self.team.side != Side.ARBITER:
+            raise ValidationError(
+                {"team": "The arbiter may not be a member of a sales or marketing team."}
+            )
 
     @property
     def side(self) -> str | None:

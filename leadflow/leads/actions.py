@@ -49,7 +49,10 @@ def load_state(lead: Lead) -> LeadState:
     """Read what the lifecycle needs to know about a lead besides its own row."""
     state = LeadState(lead=lead)
     last_offer = (
-        Handoff.objects.filter(lead=lead).select_related("offered_to_team").order_by("-id").first()
+        Handoff.objects.filter(lead=lead)
+        .select_related("offered_to_team", "offered_to")
+        .order_by("-id")
+        .first()
     )
     if last_offer is not None:
         if last_offer.decision == Decision.PENDING:
@@ -61,6 +64,7 @@ def load_state(lead: Lead) -> LeadState:
             Opportunity.objects.filter(lead=lead, closed_at__isnull=True).order_by("-id").first()
         )
     if lead.stage == Stage.IN_REVIEW:
+        state.reviewed_offer = last_offer
         entry = (
             StageChange.objects.filter(lead=lead, entity="lead", to_stage=Stage.IN_REVIEW)
             .select_related("reason")
@@ -217,6 +221,8 @@ def _apply(lead: Lead, state: LeadState, plan: lifecycle.Plan) -> None:
         _update(state.pending_offer, plan.close_offer)
     if plan.mark_returned:
         _update(state.last_accepted_offer, plan.mark_returned)
+    if plan.review_fields:
+        _update(state.reviewed_offer, plan.review_fields)
     if plan.new_offer:
         plan.new_offer.save()
     if plan.new_opportunity:

@@ -23,6 +23,7 @@ from leadflow.leads.models import (
     Opportunity,
     OpportunityStage,
     ReasonCode,
+    ReviewOutcome,
     ReasonKind,
     Stage,
     StageChange,
@@ -92,6 +93,7 @@ class Transition:
     owner: OwnerEffect = OwnerEffect.KEEP
     opportunity: OpportunityEffect = OpportunityEffect.NONE
     records_definition: bool = False
+    review: ReviewOutcome | None = None  # the arbiter's verdict, kept on the reviewed hand-off
 
 
 def _t(name, source, target, roles, label, **kw) -> Transition:
@@ -148,16 +150,18 @@ TRANSITIONS: tuple[Transition, ...] = (
        needs=(Need.OPEN_OPPORTUNITY, Need.REASON), reason_kind=ReasonKind.LOSS,
        opportunity=OP.LOSE),
     # The arbiter decides every review.
+    # An overrule goes back to the rep who decided (or an assignee the arbiter names).
     _t("uphold", S.IN_REVIEW, S.NURTURE, {ARB}, "Uphold: to nurture",
-       needs=(Need.COMMENT, Need.REVIEW_REASON_KEEPS), owner=OWN.MARKETING),
+       needs=(Need.COMMENT, Need.REVIEW_REASON_KEEPS), owner=OWN.MARKETING,
+       review=ReviewOutcome.UPHELD),
     _t("uphold", S.IN_REVIEW, S.DISQUALIFIED, {ARB}, "Uphold: disqualify",
-       needs=(Need.COMMENT, Need.REVIEW_REASON_DISQUALIFIES)),
+       needs=(Need.COMMENT, Need.REVIEW_REASON_DISQUALIFIES), review=ReviewOutcome.UPHELD),
     _t("overrule", S.IN_REVIEW, S.MQL, {ARB}, "Overrule: back to inside sales",
        needs=(Need.COMMENT, Need.REVIEW_OF_INSIDE_SALES),
-       handoff=H.OFFER_TO_INSIDE_SALES, owner=OWN.OFFERED_TO),
+       handoff=H.OFFER_TO_INSIDE_SALES, owner=OWN.OFFERED_TO, review=ReviewOutcome.OVERRULED),
     _t("overrule", S.IN_REVIEW, S.SQL, {ARB}, "Overrule: back to field sales",
        needs=(Need.COMMENT, Need.REVIEW_OF_FIELD_SALES),
-       handoff=H.OFFER_TO_FIELD_SALES, owner=OWN.OFFERED_TO),
+       handoff=H.OFFER_TO_FIELD_SALES, owner=OWN.OFFERED_TO, review=ReviewOutcome.OVERRULED),
     # Managers move work within their team.
     *(
         _t("reassign", stage, stage, {Role.MANAGER}, "Reassign",
@@ -271,6 +275,7 @@ class LeadState:
     opportunity: Opportunity | None = None
     review_from: str | None = None  # the stage the lead was in when it went to review
     review_reason: ReasonCode | None = None
+    reviewed_offer: Handoff | None = None  # the hand-off rejected, ignored or returned
 
 
 @dataclass
@@ -358,7 +363,8 @@ def check(t: Transition, state: LeadState, actor: User | None, inputs: Inputs, n
 def _in_scope(t: Transition, state: LeadState, actor: User) -> bool:
     """People act on their own team's leads; managers on their teams'; arbiters on reviews."""
     if actor.role == Role.ARBITER:
-        return True
+        # The judicial branch: never a member of a sales or marketing team.
+        return actor.team_id is None or actor.team.side == Side.ARBITER
     lead = state.lead
     if t.source == Stage.INQUIRY or t.source == Stage.NURTURE:
         return True  # marketing owns the whole top of the funnel
@@ -459,6 +465,7 @@ class Plan:
     lead_fields: dict
     history: StageChange
     close_offer: dict | None = None  # field updates for state.pending_offer
+    review_fields: dict | None = None  # field updates for state.reviewed_offer
     mark_returned: dict | None = None  # field updates for state.last_accepted_offer
     new_offer: Handoff | None = None
     new_opportunity: Opportunity | None = None
@@ -486,9 +493,13 @@ def plan(
         HandoffEffect.OFFER_TO_FIELD_SALES: Side.FIELD_SALES,
     }.get(t.handoff)
     if offer_side:
-        team, person = services.offer_target(offer_side, lead)
-        if t.name == "overrule" and inputs.assignee is not None:
+        reviewed = state.reviewed_offer
+        if t.review is ReviewOutcome.OVERRULED and inputs.assignee is not None:
             team, person = inputs.assignee.team, inputs.assignee
+        elif t.review is ReviewOutcome.OVERRULED and reviewed and reviewed.offered_to_id:
+            team, person = reviewed.offered_to_team, reviewed.offered_to
+        else:
+            team, person = services.offer_target(offer_side, lead)
         result.new_offer = Handoff(
             lead=lead,
             kind=HandoffKind.MQL if offer_side == Side.INSIDE_SALES else HandoffKind.SQL,
@@ -522,6 +533,9 @@ def plan(
         result.mark_returned = {"returned_at": now}
     elif t.handoff is HandoffEffect.REOFFER:
         result.close_offer = {"offered_to": inputs.assignee}
+
+    if t.review is not None and state.reviewed_offer is not None:
+        result.review_fields = {"review_outcome": t.review, "reviewed_at": now}
 
     if t.owner is OwnerEffect.ACTOR:
         owner = actor

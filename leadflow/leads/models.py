@@ -253,6 +253,11 @@ class Decision(models.TextChoices):
     IGNORED = "ignored", "Ignored"
 
 
+class ReviewOutcome(models.TextChoices):
+    UPHELD = "upheld", "Upheld"
+    OVERRULED = "overruled", "Overruled"
+
+
 class Handoff(models.Model):
     """One offer of a lead from one side to the other, with its deadline and its decision."""
 
@@ -289,6 +294,10 @@ class Handoff(models.Model):
     )
     reminders_sent = models.PositiveSmallIntegerField(default=0)
     first_touch_alerted_at = models.DateTimeField(null=True, blank=True)
+    # The arbiter's verdict on a rejected, ignored or returned hand-off: an uphold counts
+    # against the lead's source and campaign, an overrule against the rep who decided.
+    review_outcome = models.CharField(max_length=10, choices=ReviewOutcome.choices, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
