@@ -23,8 +23,8 @@ from leadflow.leads.models import (
     Opportunity,
     OpportunityStage,
     ReasonCode,
-    ReviewOutcome,
     ReasonKind,
+    ReviewOutcome,
     Stage,
     StageChange,
 )
