@@ -8,7 +8,7 @@ crosses a daylight-saving change lands on the right wall-clock hour.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -47,16 +47,23 @@ class BusinessCalendar:
         end = datetime.combine(day, self.work_end, zone)
         return start, end
 
+    def _utc_window(self, day: date) -> tuple[datetime, datetime]:
+        # Python subtracts, adds and compares datetimes that share a tzinfo on the wall clock,
+        # ignoring DST: a window spanning a change would count an hour too many or too few,
+        # depending on whether the caller passed a local or a UTC instant. Count in UTC.
+        start, end = self.window(day)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
     def add(self, start: datetime, work: timedelta) -> datetime:
         """The moment `work` of business time has passed after `start`."""
         if work <= timedelta(0):
             return start
-        zone = self.zone
-        day = start.astimezone(zone).date()
+        moment = start.astimezone(UTC)
+        day = start.astimezone(self.zone).date()
         for _ in range(3700):  # ten years of days: a calendar with no working day is an error
             if self.is_working_day(day):
-                w_start, w_end = self.window(day)
-                begin = max(start, w_start)
+                w_start, w_end = self._utc_window(day)
+                begin = max(moment, w_start)
                 if begin < w_end:
                     available = w_end - begin
                     if work <= available:
@@ -70,12 +77,13 @@ class BusinessCalendar:
         total = timedelta(0)
         if end <= start:
             return total
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         zone = self.zone
         day = start.astimezone(zone).date()
         last = end.astimezone(zone).date()
         while day <= last:
             if self.is_working_day(day):
-                w_start, w_end = self.window(day)
+                w_start, w_end = self._utc_window(day)
                 lo, hi = max(start, w_start), min(end, w_end)
                 if hi > lo:
                     total += hi - lo
