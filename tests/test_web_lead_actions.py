@@ -28,8 +28,9 @@ def post_action(client, lead, name, to, *, version=None, htmx=False, **fields):
     return client.post(f"/leads/{lead.pk}/transition/", data, headers=headers)
 
 
-def test_an_sdr_sees_accept_and_reject_on_an_mql_offered_to_their_team(world):
+def test_an_sdr_sees_accept_and_reject_on_an_mql_offered_to_them(world):
     lead = world.lead_at("mql")
+    assert lead.owner == world.sdr  # the first in the team's round-robin
     html = client_as(world.sdr).get(f"/leads/{lead.pk}/").text
     assert action_ids(html) == ["action-accept-sal", "action-reject-in_review"]
     expected = [
@@ -44,10 +45,14 @@ def test_people_who_cannot_act_see_no_actions(world):
     lead = world.lead_at("mql")
     # Marketing handed it over: it is inside sales' lead now, not theirs to see.
     assert client_as(world.marketing).get(f"/leads/{lead.pk}/").status_code == 404
+    # A teammate sees the team's lead, but it was offered to someone else.
+    html = client_as(world.sdr2).get(f"/leads/{lead.pk}/").text
+    assert action_ids(html) == []
+    assert "It is owned by Sdr." in text(element(html, "actions-card"))
     # The arbiter sees every lead but decides only reviews.
     html = client_as(world.arbiter).get(f"/leads/{lead.pk}/").text
     assert action_ids(html) == []
-    assert "Nothing for you to do on this lead right now. It is in the Inside sales queue." in text(
+    assert "Nothing for you to do on this lead right now. It is owned by Sdr." in text(
         element(html, "actions-card")
     )
 
@@ -122,7 +127,9 @@ def test_without_javascript_an_action_redirects_with_a_message(world):
     assert (lead.stage, lead.owner) == (Stage.SAL, world.sdr)
 
     other = world.lead_at("mql")
-    response = post_action(client, other, "reject", "in_review", reason="spam", comment="Fake")
+    response = post_action(
+        client_as(other.owner), other, "reject", "in_review", reason="spam", comment="Fake"
+    )
     # The rejected lead left the team's reach: back to the list rather than to a 404.
     assert response["Location"] == "/leads/"
 
@@ -130,7 +137,7 @@ def test_without_javascript_an_action_redirects_with_a_message(world):
 def test_a_stale_page_gets_a_conflict_and_changes_nothing(world):
     lead = world.lead_at("mql")
     seen = lead.version
-    actions.transition(lead, "accept", actor=world.sdr2)  # meanwhile, a teammate accepts it
+    actions.transition(lead, "accept", actor=world.sales_manager)  # meanwhile, the manager does
     response = post_action(
         client_as(world.sdr),
         lead,
@@ -147,7 +154,7 @@ def test_a_stale_page_gets_a_conflict_and_changes_nothing(world):
         "(it is now at stage 'sal')"
     )
     lead.refresh_from_db()
-    assert (lead.stage, lead.owner) == (Stage.SAL, world.sdr2)
+    assert (lead.stage, lead.owner) == (Stage.SAL, world.sales_manager)
     assert not StageChange.objects.filter(lead=lead, transition="reject").exists()
 
 
@@ -258,3 +265,21 @@ def test_closing_a_deal_won_asks_for_a_confirmation_first(world):
         "Opportunity won",
         "Close won",
     ]
+
+
+def test_the_arbiter_overrules_to_the_deciding_rep_or_a_named_one(world):
+    lead = world.lead_at("in_review")  # rejected by sdr
+    client = client_as(world.arbiter)
+    html = client.get(f"/leads/{lead.pk}/").text
+    assert action_ids(html) == ["action-uphold-nurture", "action-overrule-mql"]
+    form = element(html, "action-overrule-mql")
+    assert '<option value="" selected>The rep who decided</option>' in form
+    reps = sorted(int(pk) for pk in re.findall(r'<option value="(\d+)"', form))
+    assert reps == sorted([world.sdr.pk, world.sdr2.pk])
+
+    response = post_action(
+        client, lead, "overrule", "mql", comment="Fits the definition", assignee=world.sdr2.pk
+    )
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.stage, lead.owner) == (Stage.MQL, world.sdr2)

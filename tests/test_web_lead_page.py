@@ -58,7 +58,7 @@ def test_the_pending_hand_off_counts_down_in_business_time(world):
     client = client_as(world.sdr)
     with time_machine.travel(MONDAY_10 + timedelta(hours=1, minutes=30), tick=False):
         handoff = text(element(client.get(f"/leads/{lead.pk}/").text, "handoff-card"))
-    assert "Offered to Inside sales queue" in handoff
+    assert "Offered to Sdr" in handoff
     assert "Offered at 3 Mar 2025, 10:00 UTC" in handoff
     # Monday 11:30 to 17:00 is 5 h 30 min, then Tuesday 9:00 to 10:00.
     assert "Accept by 4 Mar 2025, 10:00 UTC 6 h 30 min of business time left" in handoff

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
+from leadflow.accounts.models import User
 from leadflow.leads import actions
 from leadflow.leads.models import Source, Stage
 from leadflow.web.testing import element, lead_links, nav_labels, text
@@ -129,26 +130,34 @@ def test_the_list_is_newest_first_with_the_columns_people_need(world):
 
 def test_it_filters_by_stage_source_and_owner_and_keeps_the_filters(world):
     webinars = Source.objects.create(name="Webinars")
-    at_mql = world.lead_at("mql", first_name="Mia")
-    accepted = world.lead_at("sal", first_name="Sal")  # accepted by world.sdr
-    from_webinar = actions.transition(
-        actions.create_lead(actor=world.marketing, source=webinars, first_name="Web"),
-        "qualify",
-        actor=world.marketing,
-    )
-    client = client_as(world.sdr)
-    assert lead_links(client.get("/leads/?stage=mql").text) == [from_webinar.pk, at_mql.pk]
-    assert lead_links(client.get(f"/leads/?source={webinars.pk}").text) == [from_webinar.pk]
-    assert lead_links(client.get("/leads/?owner=me").text) == [accepted.pk]
-    queue = f"team-{world.inside_team.pk}"
-    assert lead_links(client.get(f"/leads/?owner={queue}").text) == [from_webinar.pk, at_mql.pk]
-    assert lead_links(client.get(f"/leads/?owner={world.sdr.pk}&stage=sal").text) == [accepted.pk]
+    mine = world.lead_at("mql", first_name="Mia")
+    theirs = qualified(world, webinars, first_name="Web")
+    # With every rep out of office, routing leaves the next offer in the team's queue.
+    User.objects.filter(team=world.inside_team).update(out_of_office=True)
+    queued = qualified(world, world.source, first_name="Queued")
+    assert (mine.owner, theirs.owner, queued.owner) == (world.sdr, world.sdr2, None)
 
-    html = client.get(f"/leads/?stage=mql&source={webinars.pk}&owner={queue}").text
+    client = client_as(world.sdr)
+    assert lead_links(client.get("/leads/?stage=mql").text) == [queued.pk, theirs.pk, mine.pk]
+    assert lead_links(client.get(f"/leads/?source={webinars.pk}").text) == [theirs.pk]
+    assert lead_links(client.get("/leads/?owner=me").text) == [mine.pk]
+    assert lead_links(client.get(f"/leads/?owner={world.sdr2.pk}").text) == [theirs.pk]
+    queue = f"team-{world.inside_team.pk}"
+    assert lead_links(client.get(f"/leads/?owner={queue}").text) == [queued.pk]
+    assert lead_links(client.get("/leads/?stage=sal").text) == []
+
+    html = client.get(f"/leads/?stage=mql&source={webinars.pk}&owner={world.sdr2.pk}").text
+    assert lead_links(html) == [theirs.pk]
     assert '<option value="mql" selected>MQL</option>' in html
     assert f'<option value="{webinars.pk}" selected>Webinars</option>' in html
-    assert f'<option value="{queue}" selected>Inside sales queue</option>' in html
+    assert f'<option value="{world.sdr2.pk}" selected>Sdr2</option>' in html
+    assert f'<option value="{queue}">Inside sales queue</option>' in html
     assert "Clear filters" in html
+
+
+def qualified(world, source, **fields):
+    lead = actions.create_lead(actor=world.marketing, source=source, **fields)
+    return actions.transition(lead, "qualify", actor=world.marketing)
 
 
 def test_an_invalid_filter_is_reported_not_applied(world):
@@ -186,11 +195,12 @@ def test_it_pages_by_fifty_without_counting(world, django_assert_max_num_queries
 
 
 def test_the_list_does_not_query_per_row(world, django_assert_max_num_queries):
-    for _ in range(5):
-        world.lead_at("sal")
+    for _ in range(6):
+        lead = qualified(world, world.source)
+        actions.transition(lead, "accept", actor=lead.owner)  # whoever routing offered it to
     client = client_as(world.sdr)
     with django_assert_max_num_queries(8):
-        assert len(lead_links(client.get("/leads/").text)) == 5
+        assert len(lead_links(client.get("/leads/").text)) == 6
 
 
 def test_empty_states_say_what_to_do(world):

@@ -10,8 +10,15 @@ from __future__ import annotations
 from django import forms
 
 from leadflow.accounts.models import Team, User
-from leadflow.leads.lifecycle import Need, OpportunityEffect, Transition, TransitionError
+from leadflow.leads.lifecycle import (
+    STAGE_SIDE,
+    Need,
+    OpportunityEffect,
+    Transition,
+    TransitionError,
+)
 from leadflow.leads.models import CLOSED_STAGES, ReasonClass, ReasonCode, Source, Stage
+from leadflow.leads.routing import REP_ROLE
 
 # --- the lead list filter -----------------------------------------------------------------
 
@@ -157,6 +164,16 @@ class TransitionForm(forms.Form):
                 queryset=User.objects.filter(team_id=lead.owner_team_id, is_active=True).order_by(
                     "first_name", "last_name", "username"
                 ),
+            )
+        if t.name == "overrule":
+            # Back to the rep who decided, unless the arbiter names another.
+            self.fields["assignee"] = forms.ModelChoiceField(
+                required=False,
+                label="Offer to (optional)",
+                empty_label="The rep who decided",
+                queryset=User.objects.filter(
+                    role=REP_ROLE[STAGE_SIDE[t.target]], is_active=True, team__isnull=False
+                ).order_by("first_name", "last_name", "username"),
             )
         if t.opportunity is OpportunityEffect.OPEN:
             self.fields["amount"] = forms.DecimalField(

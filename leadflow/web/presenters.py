@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from leadflow.leads import lifecycle
-from leadflow.leads.business_time import calendar_for
 from leadflow.leads.models import Activity, Decision, Handoff, Lead, StageChange
+from leadflow.leads.routing import DatabaseServices
 
 TIMELINE_LIMIT = 200
 
@@ -137,7 +137,8 @@ def current_handoff(lead: Lead, now: datetime | None = None) -> HandoffSummary |
     summary = HandoffSummary(handoff=handoff, pending=handoff.decision == Decision.PENDING)
     if summary.pending:
         now = now or timezone.now()
-        calendar = calendar_for(handoff.offered_to_team)
+        # The calendar the deadline was set with: the team's hours, holidays and days off.
+        calendar = DatabaseServices().calendar(handoff.offered_to_team)
         if handoff.accept_by > now:
             summary.remaining = calendar.between(now, handoff.accept_by)
         else:

@@ -18,8 +18,8 @@ from tests.conftest import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
-    # live_server needs real commits; restore the migrations' teams and reasons afterwards.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # live_server needs real commits (the world puts back the teams and reasons a flush removes).
+    pytest.mark.django_db(transaction=True),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -139,7 +139,22 @@ LEADS = [
         75,
         "mql",
     ),
+    (
+        "Olivia",
+        "Brennan",
+        "Head of Sales Development",
+        "Cobalt Payments",
+        540,
+        "Organic Web",
+        "Pricing page",
+        83,
+        74,
+        98,
+        "sal",
+    ),
 ]
+
+HOT = {"Aiko Tanaka"}  # asked for a demo in the webinar: a hot lead, accepted within 2 hours
 
 
 def seed(world) -> dict[str, Lead]:
@@ -152,7 +167,9 @@ def seed(world) -> dict[str, Lead]:
     User.objects.filter(pk=world.sdr.pk).update(time_zone="America/New_York")
     now = timezone.now()
     leads = {}
-    for first, last, title, company, size, source, campaign, fit, eng, hours, stage in LEADS:
+    # Oldest first, as they arrived: round-robin then alternates between the two SDRs.
+    arrival = sorted(LEADS, key=lambda row: -row[9])
+    for first, last, title, company, size, source, campaign, fit, eng, hours, stage in arrival:
         source_obj, _ = Source.objects.get_or_create(name=source)
         campaign_obj, _ = Campaign.objects.get_or_create(source=source_obj, name=campaign)
         created = now - timedelta(hours=hours)
@@ -171,7 +188,10 @@ def seed(world) -> dict[str, Lead]:
             country="DE" if hours % 2 else "US",
             industry="Logistics" if "Freight" in company or "Logistics" in company else "Software",
         )
-        Lead.objects.filter(pk=lead.pk).update(fit_score=fit, engagement_score=eng)
+        priority = "hot" if f"{first} {last}" in HOT else "normal"
+        Lead.objects.filter(pk=lead.pk).update(
+            fit_score=fit, engagement_score=eng, priority=priority
+        )
         Activity.objects.create(
             lead=lead,
             kind=ActivityKind.CONTENT_DOWNLOAD,
@@ -189,13 +209,15 @@ def seed(world) -> dict[str, Lead]:
         )
         lead = actions.transition(lead, "qualify", actor=None, now=created + timedelta(minutes=30))
         if stage == "sal":
+            # Accepted by whoever routing offered it to (round-robin across the two SDRs).
+            rep = lead.owner
             lead = actions.transition(
-                lead, "accept", actor=world.sdr, now=created + timedelta(minutes=50)
+                lead, "accept", actor=rep, now=created + timedelta(minutes=50)
             )
             Activity.objects.create(
                 lead=lead,
                 kind=ActivityKind.CALL,
-                actor=world.sdr,
+                actor=rep,
                 occurred_at=created + timedelta(minutes=65),
                 detail="Intro call, booked demo",
             )
@@ -206,6 +228,7 @@ def seed(world) -> dict[str, Lead]:
 def test_an_sdr_rejects_an_mql_with_a_reason_through_the_htmx_form(world, live_server, page):
     leads = seed(world)
     lead = leads["Jordan Blake"]
+    assert lead.owner == world.sdr  # offered to Sam first in the team's round-robin
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     page.goto(f"{live_server.url}/leads/")
