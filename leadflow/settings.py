@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "leadflow.leads",
     "leadflow.web",
     "leadflow.api",
+    "leadflow.reports",
     "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
     "django.contrib.auth",

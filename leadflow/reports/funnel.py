@@ -1,0 +1,259 @@
+"""The lead funnel (DOMAIN.md "Measurements"): the cohort waterfall and the flow view.
+
+Stages of the waterfall, in order: inquiry (raw lead), mql, sal, sql, opportunity, won.
+A lead *enters* a stage when a history row (StageChange, the waterfall's source of truth)
+takes it there; the opportunity stage is entered when its opportunity is opened (the
+opportunity's first history row, at `discovery`). Paths do not matter: a lead that skipped a
+stage has not reached it, and a lead that entered a stage twice (recycled from nurture,
+overruled back to sales) has reached it once.
+
+Queries: one GROUP BY with conditional COUNT(DISTINCT …) per span for the counts (history rows
+found through the (lead, at) index, cohort leads through created_at), and one window-function
+query per span for the medians (`measures.grouped_percentiles`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, F, Min, Q
+from django.utils import timezone
+
+from leadflow.leads.models import Lead, OpportunityStage, Stage, StageChange
+from leadflow.reports import grouping as dims
+from leadflow.reports.grouping import ALL, NO_FILTERS, Filters, Grouping
+from leadflow.reports.measures import DAY, Seconds, Spread, grouped_percentiles, ratio
+from leadflow.reports.output import Compared, compare
+from leadflow.reports.periods import Span
+
+COHORT, FLOW = "cohort", "flow"
+VIEWS = (COHORT, FLOW)
+INQUIRY, MQL, SAL, SQL, OPPORTUNITY, WON = "inquiry", "mql", "sal", "sql", "opportunity", "won"
+STAGES = (INQUIRY, MQL, SAL, SQL, OPPORTUNITY, WON)
+STEPS = tuple(zip(STAGES, STAGES[1:], strict=False))  # consecutive stages (S, T)
+
+_ENTRY = {
+    INQUIRY: ("lead", Stage.INQUIRY),
+    MQL: ("lead", Stage.MQL),
+    SAL: ("lead", Stage.SAL),
+    SQL: ("lead", Stage.SQL),
+    OPPORTUNITY: ("opportunity", OpportunityStage.DISCOVERY),
+    WON: ("lead", Stage.WON),
+}
+
+
+def entered(stage: str, prefix: str = "") -> Q:
+    """History rows by which a lead enters a waterfall stage (prefix: path to StageChange)."""
+    entity, to_stage = _ENTRY[stage]
+    return Q(**{f"{prefix}entity": entity, f"{prefix}to_stage": to_stage})
+
+
+def cohort(span: Span, filters: Filters = NO_FILTERS):
+    """The cohort: leads created in the span (company time), narrowed by `filters`."""
+    leads = Lead.objects.filter(created_at__gte=span.start, created_at__lt=span.end)
+    return dims.filter_leads(leads, filters)
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelRow:
+    """One group's funnel. Keys of `conversion`, `from_raw` and `hours_from_previous` are the
+    later stage T of each step S→T."""
+
+    group: str
+    reached: dict[str, int]
+    conversion: dict[str, float | None]
+    from_raw: dict[str, float | None]
+    hours_from_previous: dict[str, Spread] = field(default_factory=dict)
+    total: bool = False
+
+
+@dataclass
+class Funnel:
+    view: str
+    period: str
+    by: str | None
+    stages: list[str]
+    rows: list[FunnelRow]  # the total ("All") first
+    approximate: bool  # flow-view ratios compare different leads: approximate
+    cohort_age_days: dict[str, int] | None = None  # youngest and oldest lead, at `as_of`
+
+
+def funnel_row(group: str, reached: dict[str, int], *, total: bool = False) -> FunnelRow:
+    """Conversion S→T = reached(T) / reached(S) for consecutive stages; from raw =
+    reached(T) / reached(inquiry). None when the denominator is zero."""
+    counts = {s: int(reached.get(s) or 0) for s in STAGES}
+    return FunnelRow(
+        group=group,
+        reached=counts,
+        conversion={t: ratio(counts[t], counts[s]) for s, t in STEPS},
+        from_raw={t: ratio(counts[t], counts[INQUIRY]) for t in STAGES[1:]},
+        total=total,
+    )
+
+
+def zero_row(group: str) -> FunnelRow:
+    return funnel_row(group, {})
+
+
+# --- cohort view ---------------------------------------------------------------------------
+
+
+def reached(span: Span, group: Grouping, filters: Filters = NO_FILTERS) -> list[tuple]:
+    """reached(S) for each stage S, per group of the cohort: [(group values, {stage: n})].
+
+    reached(inquiry) = leads in the cohort; reached(S) = leads of the cohort with at least one
+    history row entering S (COUNT DISTINCT lead), whatever the path and however often.
+    """
+    counts = {INQUIRY: Count("pk", distinct=True)}
+    for stage in STAGES[1:]:
+        counts[stage] = Count("history__lead", distinct=True, filter=entered(stage, "history__"))
+    leads = cohort(span, filters)
+    if not group.columns:
+        return [((), leads.aggregate(**counts))]
+    rows = leads.annotate(**group.columns).values(*group.names).annotate(**counts).order_by()
+    return [(tuple(r[n] for n in group.names), r) for r in rows]
+
+
+def stage_times(span: Span, group: Grouping, filters: Filters = NO_FILTERS):
+    """Per cohort lead: seconds from first entering S to first entering T, for each step S→T
+    (column `d_<T>`, NULL when the lead has not reached both)."""
+    first_entry = {f"t_{s}": Min("history__at", filter=entered(s, "history__")) for s in STAGES}
+    return (
+        cohort(span, filters)
+        .annotate(**group.columns)
+        .values("pk", *group.names)
+        .alias(**first_entry)
+        .annotate(**{f"d_{t}": Seconds(F(f"t_{t}"), F(f"t_{s}")) for s, t in STEPS})
+        .order_by()
+    )
+
+
+def cohort_waterfall(
+    span: Span,
+    by: str | None = None,
+    filters: Filters = NO_FILTERS,
+    as_of: datetime | None = None,
+) -> Funnel:
+    """The cohort waterfall of the leads created in `span`, per group of `by`.
+
+    Counts per stage (`reached`), conversion between consecutive stages and from raw
+    (`funnel_row`), and the median and p90 hours from first entering S to first entering T
+    among the leads that reached both (`stage_times`). Cohort age: days from the end (youngest
+    lead) and from the start (oldest) of the span to `as_of`: young cohorts are not finished.
+    """
+    as_of = as_of or timezone.now()
+    group = dims.grouping(by)
+    rows = []
+    totals = dict.fromkeys(STAGES, 0)
+    for values, counts in reached(span, group, filters):
+        rows.append(funnel_row(group.label(values), counts))
+        for s in STAGES:
+            totals[s] += counts[s] or 0
+    # Every lead falls in exactly one group, so the total is the sum of the groups.
+    total = funnel_row(ALL, totals, total=True)
+    if not group.columns:
+        rows = []
+    spreads = grouped_percentiles(
+        stage_times(span, group, filters), [f"d_{t}" for _, t in STEPS], group.names
+    )
+    by_label = {r.group: r for r in rows}
+    for (column, values), spread in spreads.items():
+        row = total if values is None else by_label.get(group.label(values))
+        if row is not None:
+            row.hours_from_previous[column.removeprefix("d_")] = spread
+    for row in [total, *rows]:
+        row.hours_from_previous = {
+            t: row.hours_from_previous.get(t, Spread()) for _, t in STEPS
+        }
+    return Funnel(
+        view=COHORT,
+        period=span.label,
+        by=by,
+        stages=list(STAGES),
+        rows=[total, *sorted(rows, key=lambda r: r.group)],
+        approximate=False,
+        cohort_age_days={
+            "youngest": max(0, int((as_of - span.end).total_seconds() // DAY)),
+            "oldest": max(0, int((as_of - span.start).total_seconds() // DAY)),
+        },
+    )
+
+
+# --- flow view -----------------------------------------------------------------------------
+
+
+def entries(span: Span, group: Grouping, filters: Filters = NO_FILTERS) -> list[tuple]:
+    """Leads entering each stage during `span`, whatever their creation date, per group:
+    COUNT(DISTINCT lead) of history rows entering S with `at` in the span
+    (the (to_stage, at) index)."""
+    rows = StageChange.objects.filter(at__gte=span.start, at__lt=span.end).filter(
+        _any_entry()
+    )
+    rows = dims.filter_leads(rows, filters, prefix="lead__")
+    counts = {s: Count("lead", distinct=True, filter=entered(s)) for s in STAGES}
+    if not group.columns:
+        return [((), rows.aggregate(**counts))]
+    grouped = rows.annotate(**group.columns).values(*group.names).annotate(**counts).order_by()
+    return [(tuple(r[n] for n in group.names), r) for r in grouped]
+
+
+def _any_entry() -> Q:
+    q = Q()
+    for stage in STAGES:
+        q |= entered(stage)
+    return q
+
+
+def flow(span: Span, by: str | None = None, filters: Filters = NO_FILTERS) -> Funnel:
+    """The flow view: leads entering each stage in `span`. Ratios between the flows
+    (entering T / entering S) relate different leads, so they are labelled approximate.
+
+    A lead may enter a stage in several periods or groups' periods, so the total is counted on
+    its own, not summed from the groups.
+    """
+    group = dims.grouping(by, prefix="lead__", moment="at")
+    rows = [funnel_row(group.label(v), c) for v, c in entries(span, group, filters)]
+    if group.columns:
+        (_, counts), = entries(span, dims.grouping(None), filters)
+    else:
+        counts = rows[0].reached
+    total = funnel_row(ALL, counts, total=True)
+    rows = [total] + (sorted(rows, key=lambda r: r.group) if group.columns else [])
+    return Funnel(
+        view=FLOW, period=span.label, by=by, stages=list(STAGES), rows=rows, approximate=True
+    )
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def waterfall(
+    span: Span,
+    view: str = COHORT,
+    by: str | None = None,
+    filters: Filters = NO_FILTERS,
+    as_of: datetime | None = None,
+) -> Compared:
+    """The waterfall (cohort or flow view) for the span, the previous span and the same span
+    last year, with the same groups in each."""
+    if view not in VIEWS:
+        raise ValueError(f"view is one of {', '.join(VIEWS)}, not {view!r}")
+    dims.grouping(by)  # refuse an unknown dimension before any query
+    as_of = as_of or timezone.now()
+
+    def compute(s: Span) -> Funnel:
+        if view == FLOW:
+            return flow(s, by, filters)
+        return cohort_waterfall(s, by, filters, as_of)
+
+    def zero(group: str) -> FunnelRow:
+        row = zero_row(group)
+        if view == COHORT:
+            row.hours_from_previous = {t: Spread() for _, t in STEPS}
+        return row
+
+    return compare(f"waterfall-{view}", span, compute, zero, dims.grouping(by).expected)

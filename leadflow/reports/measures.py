@@ -1,0 +1,269 @@
+"""The arithmetic every report shares: rates, cost per, percentiles, durations, business time.
+
+Rates and costs with a zero denominator are None (shown as "—"), never an error or a zero.
+Percentiles are interpolated linearly between the two nearest ranks (PostgreSQL's
+`percentile_cont`, numpy's default), the same whether computed in SQL or in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+from django.db import connection
+from django.db.models import Func, Q
+from django.db.models.fields import FloatField
+
+from leadflow.accounts.models import DayOff, Team
+from leadflow.leads.business_time import BusinessCalendar, calendar_for
+
+CENT = Decimal("0.01")
+MEDIAN = Fraction(1, 2)
+P90 = Fraction(9, 10)
+HOUR = 3600.0
+DAY = 86400.0
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator; None when the denominator is zero."""
+    if not denominator:
+        return None
+    return numerator / denominator
+
+
+def money(value: Decimal | int | float | None) -> Decimal:
+    """An amount rounded to cents (half up), zero for nothing."""
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def cost_per(spend: Decimal, count: int) -> Decimal | None:
+    """spend / count, rounded to cents; None when count is zero."""
+    if not count:
+        return None
+    return money(Decimal(spend) / count)
+
+
+def roi(revenue: Decimal, spend: Decimal) -> float | None:
+    """(revenue − spend) / spend; None without spend."""
+    if not spend:
+        return None
+    return float((Decimal(revenue) - Decimal(spend)) / Decimal(spend))
+
+
+# --- percentiles -----------------------------------------------------------------------------
+
+
+def percentile(ordered: Sequence[float], p: Fraction) -> float | None:
+    """The p-th percentile of ascending `ordered` values, linearly interpolated; None if empty.
+
+    Position h = (n − 1)·p (0-based); value = v[⌊h⌋] + (h − ⌊h⌋)·(v[⌊h⌋+1] − v[⌊h⌋]).
+    """
+    n = len(ordered)
+    if not n:
+        return None
+    h = (n - 1) * p
+    lo = int(h)
+    frac = h - lo
+    if not frac:
+        return float(ordered[lo])
+    return float(ordered[lo]) + float(frac) * (float(ordered[lo + 1]) - float(ordered[lo]))
+
+
+@dataclass
+class Spread:
+    """Median and 90th percentile of a set of durations, in hours, and how many there were."""
+
+    n: int = 0
+    median: float | None = None
+    p90: float | None = None
+
+    @classmethod
+    def of_seconds(cls, seconds: Iterable[float]) -> Spread:
+        ordered = sorted(seconds)
+        return cls.from_ranked(len(ordered), lambda p: percentile(ordered, p), HOUR)
+
+    @classmethod
+    def from_ranked(cls, n: int, at, unit: float) -> Spread:
+        def scaled(p):
+            value = at(p)
+            return None if value is None else round(value / unit, 4)
+
+        return cls(n, scaled(MEDIAN), scaled(P90))
+
+
+class Seconds(Func):
+    """Seconds from `start` to `end` (two datetime expressions), as a float, on both databases.
+
+    SQLite stores datetimes as text: Django's own `django_timestamp_diff` function (registered
+    on every SQLite connection) gives exact microseconds, where julianday() would lose some.
+    """
+
+    output_field = FloatField()
+    arity = 2
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_sqlite(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, template="(django_timestamp_diff(%(expressions)s) / 1000000.0)",
+            **extra,
+        )
+
+    def as_postgresql(self, compiler, conn, **extra):
+        return self.as_sql(
+            compiler, conn, arg_joiner=" - ",
+            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision", **extra,
+        )
+
+
+def _rank_condition(p: Fraction) -> str:
+    # Integer division is floor division for the non-negative counts on both databases, so
+    # this picks ranks ⌊(n−1)·p⌋+1 and the next one: the two values `percentile` interpolates.
+    lo = f"((n - 1) * {p.numerator}) / {p.denominator} + 1"
+    return f"(rn = {lo} OR rn = {lo} + 1)"
+
+
+def grouped_percentiles(
+    queryset,
+    values: Sequence[str],
+    groups: Sequence[str] = (),
+    *,
+    total: bool = True,
+    unit: float = HOUR,
+) -> dict[tuple[str, tuple | None], Spread]:
+    """Median and p90 of each of the `values` columns of `queryset`, per group, in one query.
+
+    `queryset` is a `.values()` query whose annotations include the `values` columns (seconds)
+    and the `groups` columns. The database ranks each column's non-null values within each
+    group with window functions and returns only the ranks the percentiles need, so no more
+    than four rows per column and group leave the database, however many there are.
+
+    Result keys: (value column, group tuple); with `total`, also (value column, None) for all
+    groups together.
+    """
+    qn = connection.ops.quote_name
+    inner_sql, params = queryset.query.sql_with_params()
+    group_cols = [qn(g) for g in groups]
+    branches = []
+    for value in values:
+        label = f"'{value}'"
+        if groups:
+            branches.append(
+                f"SELECT {label} AS c, 0 AS t, {', '.join(group_cols)}, {qn(value)} AS v "
+                f"FROM measured WHERE {qn(value)} IS NOT NULL"
+            )
+        if total or not groups:
+            nulls = ", ".join(f"NULL AS {g}" for g in group_cols)
+            branches.append(
+                f"SELECT {label} AS c, 1 AS t{', ' + nulls if nulls else ''}, {qn(value)} AS v "
+                f"FROM measured WHERE {qn(value)} IS NOT NULL"
+            )
+    partition = ", ".join(["c", "t", *group_cols])
+    select_groups = "".join(f", {g}" for g in group_cols)
+    sql = (
+        f"WITH measured AS ({inner_sql}) "
+        f"SELECT c, t{select_groups}, v, rn, n FROM ("
+        f"SELECT c, t{select_groups}, v, "
+        f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY v) AS rn, "
+        f"COUNT(*) OVER (PARTITION BY {partition}) AS n "
+        f"FROM ({' UNION ALL '.join(branches)}) AS branches"
+        f") AS ranked WHERE {_rank_condition(MEDIAN)} OR {_rank_condition(P90)}"
+    )
+    ranked: dict[tuple, tuple[int, dict[int, float]]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            column, is_total, *group_values, v, rn, n = row
+            key = (column, None if is_total else tuple(group_values))
+            ranked.setdefault(key, (int(n), {}))[1][int(rn)] = float(v)
+    result = {}
+    for key, (n, by_rank) in ranked.items():
+        def at(p, by_rank=by_rank, n=n):
+            h = (n - 1) * p
+            lo = int(h) + 1
+            low = by_rank[lo]
+            frac = h - int(h)
+            return low if not frac else low + float(frac) * (by_rank[lo + 1] - low)
+
+        result[key] = Spread.from_ranked(n, at, unit)
+    return result
+
+
+# --- business time ---------------------------------------------------------------------------
+
+
+def team_calendars(team_ids: Iterable[int | None]) -> dict[int, BusinessCalendar]:
+    """The business calendar of each team, days off included, in two queries.
+
+    The same calendar `routing.DatabaseServices().calendar(team)` builds (the team's days off
+    and the company-wide ones), fetched for all teams at once instead of one query per team.
+    """
+    ids = {i for i in team_ids if i is not None}
+    if not ids:
+        return {}
+    teams = Team.objects.filter(pk__in=ids)
+    days_off: dict[int | None, set[date]] = {}
+    for team_id, day in DayOff.objects.filter(Q(team__in=ids) | Q(team__isnull=True)).values_list(
+        "team_id", "day"
+    ):
+        days_off.setdefault(team_id, set()).add(day)
+    company = days_off.get(None, set())
+    return {
+        t.pk: calendar_for(t, frozenset(company | days_off.get(t.pk, set()))) for t in teams
+    }
+
+
+class BusinessClock:
+    """Business seconds elapsed on a calendar since its first day, so that
+    `between(a, b) == at(b) − at(a)` — the same value as `BusinessCalendar.between(a, b)` —
+    at the cost of one lookup per timestamp instead of a walk over the days between them.
+
+    Valid for instants on the local days first_day … last_day.
+    """
+
+    def __init__(self, calendar: BusinessCalendar, first_day: date, last_day: date) -> None:
+        self.calendar = calendar
+        self.first_day = first_day
+        self._cumulative = [0.0]  # business seconds before each day since first_day
+        self._windows: list[tuple[datetime, datetime] | None] = []
+        day = first_day
+        while day <= last_day:
+            window = calendar.window(day) if calendar.is_working_day(day) else None
+            self._windows.append(window)
+            length = (window[1] - window[0]).total_seconds() if window else 0.0
+            self._cumulative.append(self._cumulative[-1] + length)
+            day += timedelta(days=1)
+
+    def at(self, moment: datetime) -> float:
+        index = (moment.astimezone(self.calendar.zone).date() - self.first_day).days
+        seconds = self._cumulative[index]
+        window = self._windows[index]
+        if window is not None and moment > window[0]:
+            seconds += (min(moment, window[1]) - window[0]).total_seconds()
+        return seconds
+
+    def between(self, start: datetime, end: datetime) -> float:
+        """Business seconds from start to end (zero if end is before start)."""
+        return max(0.0, self.at(end) - self.at(start))
+
+
+class BusinessClocks:
+    """One `BusinessClock` per team, covering every instant the caller will ask about."""
+
+    def __init__(self, moments_by_team: dict[int, list[datetime]]) -> None:
+        calendars = team_calendars(moments_by_team)
+        self._clocks: dict[int, BusinessClock] = {}
+        for team_id, moments in moments_by_team.items():
+            calendar = calendars.get(team_id)
+            if calendar is None or not moments:
+                continue
+            days = [m.astimezone(calendar.zone).date() for m in moments]
+            self._clocks[team_id] = BusinessClock(calendar, min(days), max(days))
+
+    def between(self, team_id: int, start: datetime, end: datetime) -> float | None:
+        clock = self._clocks.get(team_id)
+        return None if clock is None else clock.between(start, end)
