@@ -49,28 +49,32 @@ class World:
         path = {
             "inquiry": [],
             "mql": [("qualify", self.marketing, {})],
-            "sal": [("qualify", self.marketing, {}), ("accept", self.sdr, {})],
+            "sal": [("qualify", self.marketing, {}), ("accept", OFFERED, {})],
             "sql": [
                 ("qualify", self.marketing, {}),
-                ("accept", self.sdr, {}),
-                ("convert", self.sdr, {"evidence": EVIDENCE}),
+                ("accept", OFFERED, {}),
+                ("convert", OFFERED, {"evidence": EVIDENCE}),
             ],
             "sql_accepted": [
                 ("qualify", self.marketing, {}),
-                ("accept", self.sdr, {}),
-                ("convert", self.sdr, {"evidence": EVIDENCE}),
-                ("accept", self.ae, {}),
+                ("accept", OFFERED, {}),
+                ("convert", OFFERED, {"evidence": EVIDENCE}),
+                ("accept", OFFERED, {}),
             ],
             "nurture": [("nurture", self.marketing, {})],
             "in_review": [
                 ("qualify", self.marketing, {}),
-                ("reject", self.sdr, {"reason": "below-fit", "comment": "tiny company"}),
+                ("reject", OFFERED, {"reason": "below-fit", "comment": "tiny company"}),
             ],
         }[stage]
         for name, actor, kw in path:
+            if actor is OFFERED:
+                actor = lead.owner  # whoever round-robin offered it to (or who accepted it)
             lead = actions.transition(lead, name, actor=actor, **kw)
         return lead
 
+
+OFFERED = object()  # in lead_at paths: the rep the lead is offered to or owned by
 
 EVIDENCE = {
     "decision_maker": "Dana Cho, VP Operations (signs)",

@@ -5,7 +5,7 @@ from leadflow.api.testing import client_for
 
 def test_it_shows_the_open_handoff_and_what_you_may_do(world):
     lead = world.lead_at("mql")
-    response = client_for(world.sdr).get(f"/api/leads/{lead.pk}")
+    response = client_for(lead.owner).get(f"/api/leads/{lead.pk}")
     assert response.status_code == 200
     body = response.json()
     assert body["stage"] == "mql"
@@ -13,7 +13,7 @@ def test_it_shows_the_open_handoff_and_what_you_may_do(world):
     offer = body["handoff"]
     assert offer["kind"] == "mql"
     assert offer["team"]["name"] == world.inside_team.name
-    assert offer["offered_to"] is None  # the team queue
+    assert offer["offered_to"]["username"] == lead.owner.username  # round-robin's pick
     assert offer["decision"] == "pending"
     assert offer["accept_by"] > offer["offered_at"]
     assert {(t["name"], t["to"]) for t in body["available_transitions"]} == {

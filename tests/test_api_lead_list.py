@@ -56,11 +56,13 @@ def test_it_filters_by_source_id_or_name(world):
 
 
 def test_it_filters_by_owner_username_or_id(world):
-    accepted = world.lead_at("sal")  # owned by the sdr
-    world.lead_at("mql")  # in the team queue, no owner
+    world.sdr2.out_of_office = True  # so round-robin offers both leads to the sdr
+    world.sdr2.save()
+    accepted = world.lead_at("sal")  # accepted by the sdr
+    offered = world.lead_at("mql")  # offered to the sdr, awaiting decision
     client = client_for(world.sales_manager)
-    assert ids(client.get("/api/leads?owner=sdr")) == [accepted.pk]
-    assert ids(client.get(f"/api/leads?owner={world.sdr.pk}")) == [accepted.pk]
+    assert ids(client.get("/api/leads?owner=sdr")) == [offered.pk, accepted.pk]
+    assert ids(client.get(f"/api/leads?owner={world.sdr.pk}")) == [offered.pk, accepted.pk]
     assert ids(client.get("/api/leads?owner=sdr2")) == []
 
 

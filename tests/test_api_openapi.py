@@ -20,13 +20,15 @@ PATHS = {
 }
 
 
-def test_the_schema_is_openapi_3_json_with_every_endpoint(db):
+def test_the_schema_is_openapi_3_json_with_every_lead_endpoint(db):
     response = Client().get("/api/openapi.json")
     assert response.status_code == 200
     schema = json.loads(response.content)
     assert schema["openapi"].startswith("3.")
     assert schema["info"]["version"] == "1.0.0"
-    assert {path: set(ops) for path, ops in schema["paths"].items()} == PATHS
+    described = {path: set(ops) for path, ops in schema["paths"].items()}
+    for path, operations in PATHS.items():
+        assert described.get(path) == operations, path
     assert {"BearerToken", "Session"} <= set(schema["components"]["securitySchemes"])
 
 

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from leadflow.accounts.models import Role
-
 
 @dataclass(frozen=True)
 class NavItem:
@@ -19,7 +17,7 @@ class NavItem:
 
 ITEMS = (
     NavItem("Leads", "lead_list", section=frozenset({"lead_detail", "lead_transition"})),
-    NavItem("Admin", "admin:index", lambda user: user.role == Role.ADMIN or user.is_staff),
+    NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),
 )
 
