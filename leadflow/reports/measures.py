@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -196,20 +196,23 @@ def grouped_percentiles(
 # --- business time ---------------------------------------------------------------------------
 
 
-def team_calendars(team_ids: Iterable[int | None]) -> dict[int, BusinessCalendar]:
-    """The business calendar of each team, days off included, in two queries.
+def team_calendars(team_ids: Iterable[int | None] | None = None) -> dict[int, BusinessCalendar]:
+    """The business calendar of each team (all teams by default), days off included, in two
+    queries.
 
     The same calendar `routing.DatabaseServices().calendar(team)` builds (the team's days off
     and the company-wide ones), fetched for all teams at once instead of one query per team.
     """
-    ids = {i for i in team_ids if i is not None}
-    if not ids:
-        return {}
-    teams = Team.objects.filter(pk__in=ids)
+    teams = Team.objects.all()
+    days = DayOff.objects.all()
+    if team_ids is not None:
+        ids = {i for i in team_ids if i is not None}
+        if not ids:
+            return {}
+        teams = teams.filter(pk__in=ids)
+        days = days.filter(Q(team__in=ids) | Q(team__isnull=True))
     days_off: dict[int | None, set[date]] = {}
-    for team_id, day in DayOff.objects.filter(Q(team__in=ids) | Q(team__isnull=True)).values_list(
-        "team_id", "day"
-    ):
+    for team_id, day in days.values_list("team_id", "day"):
         days_off.setdefault(team_id, set()).add(day)
     company = days_off.get(None, set())
     return {
@@ -232,7 +235,11 @@ class BusinessClock:
         self._windows: list[tuple[datetime, datetime] | None] = []
         day = first_day
         while day <= last_day:
-            window = calendar.window(day) if calendar.is_working_day(day) else None
+            window = None
+            if calendar.is_working_day(day):
+                # In UTC: Python subtracts datetimes sharing a zone on the wall clock, which
+                # would miscount a window spanning a DST change (as BusinessCalendar does).
+                window = tuple(w.astimezone(UTC) for w in calendar.window(day))
             self._windows.append(window)
             length = (window[1] - window[0]).total_seconds() if window else 0.0
             self._cumulative.append(self._cumulative[-1] + length)
@@ -254,8 +261,9 @@ class BusinessClock:
 class BusinessClocks:
     """One `BusinessClock` per team, covering every instant the caller will ask about."""
 
-    def __init__(self, moments_by_team: dict[int, list[datetime]]) -> None:
-        calendars = team_calendars(moments_by_team)
+    def __init__(
+        self, calendars: dict[int, BusinessCalendar], moments_by_team: dict[int, list[datetime]]
+    ) -> None:
         self._clocks: dict[int, BusinessClock] = {}
         for team_id, moments in moments_by_team.items():
             calendar = calendars.get(team_id)
@@ -265,5 +273,6 @@ class BusinessClocks:
             self._clocks[team_id] = BusinessClock(calendar, min(days), max(days))
 
     def between(self, team_id: int, start: datetime, end: datetime) -> float | None:
+        """Business seconds on the team's calendar; None for a team without one."""
         clock = self._clocks.get(team_id)
         return None if clock is None else clock.between(start, end)

@@ -1,0 +1,453 @@
+"""Hand-off health (DOMAIN.md "Hand-offs" and "Measurements"): acceptance, rejection, ignore and
+return rates, their reasons as Paretos, speed-to-lead, SLA compliance and the arbiter's reviews,
+overall and by hand-off kind, team or rep.
+
+Which hand-offs each figure counts, for a span:
+- rates, reasons and speed-to-lead: hand-offs **offered** in the span (whatever happened later);
+- SLA compliance: hand-offs **due** in the span (accept-by, or first-touch-by, in the span and
+  already past at `as_of`: a deadline still ahead is not yet kept or missed);
+- arbiter: reviews **opened** (rejection, ignore or return) and **decided** in the span.
+
+A hand-off's team is the team it was offered to; its rep is who decided it (accepted or
+rejected), else the person it was offered to; an ignored offer to a queue belongs to the queue.
+
+Business hours count on the calendar of the team the hand-off was offered to (the arbiter
+team's calendar for reviews), as `BusinessCalendar.between` would, through `BusinessClock`.
+Durations are fetched for the span's hand-offs only (timestamps and team, no other columns),
+since business time cannot be computed in SQL without a calendar table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from leadflow.accounts.models import Side, Team
+from leadflow.leads.models import (
+    Decision,
+    Handoff,
+    HandoffKind,
+    ReasonClass,
+    ReasonCode,
+    ReviewOutcome,
+    StageChange,
+)
+from leadflow.reports.grouping import ALL, NO_FILTERS, TEAM_QUEUE, Filters, Grouping
+from leadflow.reports.measures import BusinessClocks, Spread, ratio, team_calendars
+from leadflow.reports.output import Compared, compare
+from leadflow.reports.periods import Span
+
+KIND, TEAM, REP = "kind", "team", "rep"
+DIMENSIONS = (KIND, TEAM, REP)
+DECIDED = (Decision.ACCEPTED, Decision.REJECTED)
+UNCLASSIFIED = "(unclassified)"
+
+
+# --- the counts, defined once (also used by the source table) ----------------------------
+
+
+def outcome_counts() -> dict[str, Count]:
+    """Conditional counts over hand-offs:
+    offered = all; accepted, rejected, ignored, pending = by decision;
+    decided = accepted + rejected (a person decided; an ignored offer is not a decision);
+    returned = accepted hand-offs later returned."""
+    return {
+        "offered": Count("id"),
+        "accepted": Count("id", filter=Q(decision=Decision.ACCEPTED)),
+        "rejected": Count("id", filter=Q(decision=Decision.REJECTED)),
+        "ignored": Count("id", filter=Q(decision=Decision.IGNORED)),
+        "pending": Count("id", filter=Q(decision=Decision.PENDING)),
+        "decided": Count("id", filter=Q(decision__in=DECIDED)),
+        "returned": Count("id", filter=Q(decision=Decision.ACCEPTED, returned_at__isnull=False)),
+    }
+
+
+def acceptance_rate(accepted: int, decided: int) -> float | None:
+    """accepted / decided."""
+    return ratio(accepted, decided)
+
+
+def rejection_rate(rejected: int, decided: int) -> float | None:
+    """rejected / decided."""
+    return ratio(rejected, decided)
+
+
+def ignore_rate(ignored: int, offered: int) -> float | None:
+    """ignored / offered."""
+    return ratio(ignored, offered)
+
+
+def return_rate(returned: int, accepted: int) -> float | None:
+    """returned / accepted."""
+    return ratio(returned, accepted)
+
+
+def sla_compliance(decided_in_time: int, due: int) -> float | None:
+    """Hand-offs decided (accepted or rejected) by their accept-by deadline / hand-offs due."""
+    return ratio(decided_in_time, due)
+
+
+def first_touch_compliance(touched_in_time: int, due: int) -> float | None:
+    """Accepted hand-offs touched by their first-touch-by deadline / those due."""
+    return ratio(touched_in_time, due)
+
+
+def review_opened_at() -> Case:
+    """When a hand-off went to the arbiter: its return, or its rejection or ignore."""
+    return Case(
+        When(returned_at__isnull=False, then=F("returned_at")),
+        When(decision__in=(Decision.REJECTED, Decision.IGNORED), then=F("decided_at")),
+        default=None,
+    )
+
+
+def return_reason_id() -> Subquery:
+    """The reason of a returned hand-off's return: on the history row of the return."""
+    return Subquery(
+        StageChange.objects.filter(
+            lead=OuterRef("lead"), transition="return", at=OuterRef("returned_at")
+        ).values("reason")[:1]
+    )
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class Speed:
+    """Durations as median and p90 hours, wall-clock and in the team's business hours."""
+
+    wall_clock: Spread = field(default_factory=Spread)
+    business: Spread = field(default_factory=Spread)
+
+
+@dataclass
+class HandoffRow:
+    group: str
+    offered: int = 0
+    decided: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    pending: int = 0
+    returned: int = 0
+    acceptance_rate: float | None = None
+    rejection_rate: float | None = None
+    ignore_rate: float | None = None
+    return_rate: float | None = None
+    due: int = 0
+    decided_in_time: int = 0
+    sla_compliance: float | None = None
+    first_touch_due: int = 0
+    touched_in_time: int = 0
+    first_touch_compliance: float | None = None
+    offer_to_decision: Speed = field(default_factory=Speed)
+    acceptance_to_first_touch: Speed = field(default_factory=Speed)
+    reviews_opened: int = 0
+    reviews_decided: int = 0
+    upheld: int = 0
+    overruled: int = 0
+    uphold_rate: float | None = None
+    overrule_rate: float | None = None
+    time_to_review_decision: Speed = field(default_factory=Speed)
+    total: bool = False
+
+    def add_counts(self, counts: dict) -> None:
+        for name, value in counts.items():
+            if hasattr(self, name) and isinstance(getattr(self, name), int):
+                setattr(self, name, getattr(self, name) + (value or 0))
+
+    def finish(self) -> None:
+        self.acceptance_rate = acceptance_rate(self.accepted, self.decided)
+        self.rejection_rate = rejection_rate(self.rejected, self.decided)
+        self.ignore_rate = ignore_rate(self.ignored, self.offered)
+        self.return_rate = return_rate(self.returned, self.accepted)
+        self.sla_compliance = sla_compliance(self.decided_in_time, self.due)
+        self.first_touch_compliance = first_touch_compliance(
+            self.touched_in_time, self.first_touch_due
+        )
+        self.uphold_rate = ratio(self.upheld, self.reviews_decided)
+        self.overrule_rate = ratio(self.overruled, self.reviews_decided)
+
+
+@dataclass
+class ReasonShare:
+    """One bar of a Pareto: count, share of all, and cumulative share down to this bar."""
+
+    code: str
+    label: str
+    reason_class: str
+    count: int
+    share: float | None
+    cumulative_share: float | None
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.count})"
+
+
+@dataclass
+class HandoffHealth:
+    period: str
+    by: str | None
+    kind: str | None
+    rows: list[HandoffRow]  # the total ("All") first
+    rejection_reasons: list[ReasonShare]
+    rejection_classes: list[ReasonShare]
+    return_reasons: list[ReasonShare]
+
+
+def pareto(counts: list[tuple[str, str, str, int]]) -> list[ReasonShare]:
+    """(code, label, class, count) as a Pareto: largest first, with cumulative shares."""
+    total = sum(c[3] for c in counts)
+    out, running = [], 0
+    for code, label, reason_class, n in sorted(counts, key=lambda c: (-c[3], c[1])):
+        running += n
+        share, cumulative = ratio(n, total), ratio(running, total)
+        out.append(ReasonShare(code, label, reason_class, n, share, cumulative))
+    return out
+
+
+# --- the queries ---------------------------------------------------------------------------
+
+
+def handoff_grouping(by: str | None) -> Grouping:
+    if by is None:
+        return Grouping(None)
+    if by == KIND:
+        return Grouping(by, {"g_kind": F("kind")}, lambda v: HandoffKind(v[0]).label)
+    if by == TEAM:
+        return Grouping(by, {"g_team": F("offered_to_team__name")}, lambda v: v[0])
+    if by == REP:
+        rep = Coalesce(
+            "decided_by__username", "offered_to__username", Value(TEAM_QUEUE),
+            output_field=CharField(),
+        )
+        return Grouping(by, {"g_rep": rep}, lambda v: v[0])
+    raise ValueError(f"cannot group hand-offs by {by!r}; one of: {', '.join(DIMENSIONS)}")
+
+
+def handoffs(filters: Filters = NO_FILTERS, kind: str | None = None):
+    """Hand-offs of one kind (mql, sql; None: both), offered to `filters.team`, of leads from
+    `filters.source` / `filters.campaign`."""
+    rows = Handoff.objects.all()
+    if kind is not None:
+        rows = rows.filter(kind=kind)
+    if filters.team is not None:
+        rows = rows.filter(offered_to_team_id=filters.team)
+    if filters.source is not None:
+        rows = rows.filter(lead__source_id=filters.source)
+    if filters.campaign is not None:
+        rows = rows.filter(lead__campaign_id=filters.campaign)
+    return rows
+
+
+def _grouped(queryset, group: Grouping, counts: dict) -> list[tuple[tuple, dict]]:
+    if not group.columns:
+        return [((), queryset.aggregate(**counts))]
+    rows = queryset.annotate(**group.columns).values(*group.names).annotate(**counts).order_by()
+    return [(tuple(r[n] for n in group.names), r) for r in rows]
+
+
+def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
+    """Per group: SLA (due, decided in time), first touch (due, touched in time) and the
+    arbiter's reviews (opened, decided, upheld, overruled) in the span — one query."""
+    until = min(span.end, as_of)
+    due = Q(accept_by__gte=span.start, accept_by__lt=until)
+    touch_due = Q(
+        decision=Decision.ACCEPTED, first_touch_by__gte=span.start, first_touch_by__lt=until
+    )
+    opened = Q(opened_at__gte=span.start, opened_at__lt=span.end)
+    reviewed = Q(reviewed_at__gte=span.start, reviewed_at__lt=span.end)
+    counts = {
+        "due": Count("id", filter=due),
+        "decided_in_time": Count(
+            "id", filter=due & Q(decision__in=DECIDED, decided_at__lte=F("accept_by"))
+        ),
+        "first_touch_due": Count("id", filter=touch_due),
+        "touched_in_time": Count(
+            "id", filter=touch_due & Q(first_touch_at__lte=F("first_touch_by"))
+        ),
+        "reviews_opened": Count("id", filter=opened),
+        "reviews_decided": Count("id", filter=reviewed),
+        "upheld": Count("id", filter=reviewed & Q(review_outcome=ReviewOutcome.UPHELD)),
+        "overruled": Count("id", filter=reviewed & Q(review_outcome=ReviewOutcome.OVERRULED)),
+    }
+    rows = base.annotate(opened_at=review_opened_at()).filter(due | touch_due | opened | reviewed)
+    return _grouped(rows, group, counts)
+
+
+def _speeds(rows, clocks: BusinessClocks) -> Speed:
+    """(team, start, end) rows as wall-clock and business-hour spreads."""
+    wall, business = [], []
+    for team_id, start, end in rows:
+        wall.append((end - start).total_seconds())
+        seconds = clocks.between(team_id, start, end)
+        if seconds is not None:
+            business.append(seconds)
+    return Speed(Spread.of_seconds(wall), Spread.of_seconds(business))
+
+
+def handoff_health(
+    span: Span,
+    by: str | None = None,
+    filters: Filters = NO_FILTERS,
+    kind: str | None = None,
+    as_of: datetime | None = None,
+    *,
+    calendars=None,
+    arbiter_team_id: int | None = None,
+    reasons: dict[int, ReasonCode] | None = None,
+) -> HandoffHealth:
+    """Hand-off health for one span (see the module docstring for who counts where)."""
+    as_of = as_of or timezone.now()
+    group = handoff_grouping(by)
+    calendars = team_calendars() if calendars is None else calendars
+    if reasons is None:
+        reasons = ReasonCode.objects.in_bulk()
+    base = handoffs(filters, kind)
+    offered = base.filter(offered_at__gte=span.start, offered_at__lt=span.end)
+
+    rows: dict[tuple, HandoffRow] = {}
+
+    def row(values: tuple) -> HandoffRow:
+        if values not in rows:
+            rows[values] = HandoffRow(group.label(values) if group.columns else ALL)
+        return rows[values]
+
+    total = HandoffRow(ALL, total=True)
+    for values, counts in _grouped(offered, group, outcome_counts()):
+        row(values).add_counts(counts)
+        total.add_counts(counts)
+    for values, counts in deadline_counts(span, group, base, as_of):
+        row(values).add_counts(counts)
+        total.add_counts(counts)
+
+    # Speed-to-lead: offer → decision (accepted or rejected), acceptance → first touch.
+    decisions, touches = defaultdict(list), defaultdict(list)
+    moments: dict[int, list[datetime]] = defaultdict(list)
+    fetched = offered.filter(decision__in=DECIDED).annotate(**group.columns).values_list(
+        *group.names, "offered_to_team_id", "offered_at", "decided_at", "decision",
+        "first_touch_at",
+    )
+    for *values, team_id, offered_at, decided_at, decision, first_touch_at in fetched:
+        key = tuple(values)
+        decisions[key].append((team_id, offered_at, decided_at))
+        moments[team_id] += [offered_at, decided_at]
+        if decision == Decision.ACCEPTED and first_touch_at is not None:
+            touches[key].append((team_id, decided_at, first_touch_at))
+            moments[team_id].append(first_touch_at)
+    reviews = defaultdict(list)
+    reviewed = (
+        base.filter(reviewed_at__gte=span.start, reviewed_at__lt=span.end)
+        .annotate(opened_at=review_opened_at(), **group.columns)
+        .values_list(*group.names, "opened_at", "reviewed_at")
+    )
+    for *values, opened_at, reviewed_at in reviewed:
+        reviews[tuple(values)].append((arbiter_team_id, opened_at, reviewed_at))
+        moments[arbiter_team_id] += [opened_at, reviewed_at]
+    clocks = BusinessClocks(calendars, moments)
+    for durations_by_group, name in (
+        (decisions, "offer_to_decision"),
+        (touches, "acceptance_to_first_touch"),
+        (reviews, "time_to_review_decision"),
+    ):
+        everything = []
+        for values, durations in durations_by_group.items():
+            setattr(row(values), name, _speeds(durations, clocks))
+            everything += durations
+        setattr(total, name, _speeds(everything, clocks))
+
+    for r in [total, *rows.values()]:
+        r.finish()
+    rejections = _rejection_counts(offered)
+    return HandoffHealth(
+        period=span.label,
+        by=by,
+        kind=kind,
+        rows=[total] + (sorted(rows.values(), key=lambda r: r.group) if group.columns else []),
+        rejection_reasons=pareto(rejections),
+        rejection_classes=pareto(_class_counts(rejections)),
+        return_reasons=pareto(_return_counts(offered, reasons)),
+    )
+
+
+def _rejection_counts(offered) -> list[tuple[str, str, str, int]]:
+    rows = (
+        offered.filter(decision=Decision.REJECTED)
+        .values("reason__code", "reason__label", "reason__reason_class")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [
+        (r["reason__code"] or "", r["reason__label"] or "(no reason)",
+         r["reason__reason_class"] or "", r["n"])
+        for r in rows
+    ]
+
+
+def _class_counts(reason_counts) -> list[tuple[str, str, str, int]]:
+    by_class: dict[str, int] = defaultdict(int)
+    for _, _, reason_class, n in reason_counts:
+        by_class[reason_class] += n
+    labels = dict(ReasonClass.choices)
+    return [(c, labels.get(c, UNCLASSIFIED), c, n) for c, n in by_class.items()]
+
+
+def _return_counts(offered, reasons: dict[int, ReasonCode]):
+    rows = (
+        offered.filter(decision=Decision.ACCEPTED, returned_at__isnull=False)
+        .annotate(return_reason=return_reason_id())
+        .values("return_reason")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    out = []
+    for r in rows:
+        reason = reasons.get(r["return_reason"])
+        if reason is None:
+            out.append(("", "(no reason)", "", r["n"]))
+        else:
+            out.append((reason.code, reason.label, reason.reason_class, r["n"]))
+    return out
+
+
+# --- the report ----------------------------------------------------------------------------
+
+
+def report(
+    span: Span,
+    by: str | None = None,
+    filters: Filters = NO_FILTERS,
+    kind: str | None = None,
+    as_of: datetime | None = None,
+) -> Compared:
+    """Hand-off health for the span, the previous span and the same span last year."""
+    handoff_grouping(by)  # refuse an unknown dimension before any query
+    if kind is not None and kind not in HandoffKind.values:
+        raise ValueError(f"kind is one of {', '.join(HandoffKind.values)}, not {kind!r}")
+    as_of = as_of or timezone.now()
+    shared = {
+        "calendars": team_calendars(),
+        "arbiter_team_id": Team.objects.filter(side=Side.ARBITER)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first(),
+        "reasons": ReasonCode.objects.in_bulk(),
+    }
+
+    def compute(s: Span) -> HandoffHealth:
+        return handoff_health(s, by, filters, kind, as_of, **shared)
+
+    return compare("handoffs", span, compute, _zero)
+
+
+def _zero(label: str) -> HandoffRow:
+    row = HandoffRow(label)
+    row.finish()
+    return row
+
