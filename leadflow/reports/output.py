@@ -15,17 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
-from leadflow.reports.periods import CURRENT, Span, comparisons
-
-
-class Row(Protocol):
-    group: str
-
-
-class Result(Protocol):
-    rows: list
+from leadflow.reports.periods import Span, comparisons
 
 
 @dataclass
@@ -48,13 +40,15 @@ def compare(
     compute: Callable[[Span], Any],
     zero_row: Callable[[str], Any] | None = None,
     expected: Callable[[Span], list[str]] | None = None,
+    sort_key: Callable[[Any], Any] | None = None,
 ) -> Compared:
     """Run `compute` for the span, the previous span and the same span last year.
 
     With `zero_row`, rows are aligned: every result gets the union of all groups (plus
     `expected(span)` for each span), zeros where a group had nothing, in one order. Group
     labels of period dimensions differ between spans (2026-01 vs 2025-12), so they are
-    aligned by position instead, each span with its own periods.
+    aligned by position instead, each span with its own periods. `sort_key` orders the
+    aligned rows (the total stays first).
     """
     spans = comparisons(span)
     results = {role: compute(s) for role, s in spans.items()}
@@ -66,6 +60,12 @@ def compare(
             labels: list[str] = []
             for result in results.values():
                 labels += [r.group for r in result.rows if r.group not in labels]
+            if sort_key is not None:
+                first = {}
+                for result in results.values():
+                    for r in result.rows:
+                        first.setdefault(r.group, r)
+                labels = sorted(labels, key=lambda label: sort_key(first[label]))
             for result in results.values():
                 _fill(result, labels, zero_row)
     return Compared(report, {role: s.label for role, s in spans.items()}, **results)
@@ -154,6 +154,3 @@ def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow([_cell(row.get(k)) for k in header])
     return buffer.getvalue()
-
-
-__all__ = ["CURRENT", "Compared", "compare", "compared_table", "jsonable", "table", "to_csv"]
