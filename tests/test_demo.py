@@ -10,17 +10,19 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Sum
 
 from leadflow.accounts.models import Role, User
 from leadflow.demo import catalog
 from leadflow.demo.generate import generate
-from leadflow.demo.simulate import Ids, Simulation
+from leadflow.demo.memory import Ids
+from leadflow.demo.simulate import Simulation
 from leadflow.demo.world import build_world, ensure_users, wipe
 from leadflow.demo.writer import next_ids
 from leadflow.leads import actions
 from leadflow.leads.models import (
     Account,
+    Activity,
     Campaign,
     Handoff,
     Lead,
@@ -42,55 +44,59 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def make_demo(leads=300, seed=7, **kw):
+def make_demo(leads=300, seed=7, months=24, **kw):
     ensure_users("demo-password")
-    return generate(seed=seed, leads=leads, months=24, cutoff=CUTOFF, zone=ZONE, **kw)
+    return generate(seed=seed, leads=leads, months=months, cutoff=CUTOFF, zone=ZONE, **kw)
 
 
 # --- the bulk path writes what actions.transition writes -------------------------------------
 
-COLUMNS_NOT_COMPARED = {"id", "lead_id", "opportunity_id"}
+NOT_COMPARED = {"id", "lead_id", "opportunity_id"}
 
 
-def raw_rows(table, lead_id, order="id"):
-    """The rows as the database holds them (datetimes in their stored format), minus ids."""
+def stored(table, where, params, order="id"):
+    """Rows as the database holds them (datetimes in their stored format), minus ids."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {table} WHERE lead_id = %s ORDER BY {order}", [lead_id])
+        cursor.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {order}", params)
         names = [c[0] for c in cursor.description]
-        keep = [i for i, n in enumerate(names) if n not in COLUMNS_NOT_COMPARED]
-        return [{names[i]: row[i] for i in keep} for row in cursor.fetchall()]
+        return [
+            {n: v for n, v in zip(names, row, strict=True) if n not in NOT_COMPARED}
+            for row in cursor.fetchall()
+        ]
 
 
-def lead_row(lead_id):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM leads_lead WHERE id = %s", [lead_id])
-        names = [c[0] for c in cursor.description]
-        return {n: v for n, v in zip(names, cursor.fetchone(), strict=True) if n != "id"}
+def snapshot():
+    """Every demo lead's rows, by external id, as the database holds them."""
+    found = {}
+    for lead_id, external_id in Lead.objects.values_list("id", "external_id"):
+        opportunities = list(
+            Opportunity.objects.filter(lead_id=lead_id).order_by("id").values_list("id", flat=True)
+        )
+        found[external_id] = {
+            "lead": stored("leads_lead", "id = %s", [lead_id]),
+            "handoffs": stored("leads_handoff", "lead_id = %s", [lead_id]),
+            "opportunities": stored("leads_opportunity", "lead_id = %s", [lead_id]),
+            "history": stored("leads_stagechange", "lead_id = %s", [lead_id]),
+            # History rows name their opportunity by its position among the lead's.
+            "history_opportunities": [
+                opportunities.index(opp) if opp else None
+                for opp in StageChange.objects.filter(lead_id=lead_id)
+                .order_by("id")
+                .values_list("opportunity_id", flat=True)
+            ],
+        }
+    return found
 
 
-def opportunity_index(lead_id):
-    """History rows name their opportunity by its position among the lead's opportunities."""
-    ids = list(
-        Opportunity.objects.filter(lead_id=lead_id).order_by("id").values_list("id", flat=True)
-    )
-    return [
-        ids.index(opp) if opp else None
-        for opp in StageChange.objects.filter(lead_id=lead_id)
-        .order_by("id")
-        .values_list("opportunity_id", flat=True)
-    ]
-
-
-def replay(steps):
-    """The same story told through the actions, the way the application would write it."""
-    lead = None
-    for step in steps:
-        kind = step[0]
+def replay(trace):
+    """The same steps, in the same order, through the actions the application uses."""
+    leads = {}
+    for index, kind, *step in trace:
         if kind == "create":
-            _, actor, now, source_id, fields = step
+            actor, now, source_id, fields = step
             fields = dict(fields)
             campaign_id, account_id = fields.pop("campaign_id"), fields.pop("account_id")
-            lead = actions.create_lead(
+            leads[index] = actions.create_lead(
                 actor=actor,
                 source=Source.objects.get(pk=source_id),
                 now=now,
@@ -98,80 +104,96 @@ def replay(steps):
                 account=Account.objects.get(pk=account_id) if account_id else None,
                 **fields,
             )
+        elif kind == "fields":
+            Lead.objects.filter(pk=leads[index].pk).update(**step[0])
         elif kind == "transition":
-            _, name, actor, now, kwargs = step
-            kwargs = {k: v for k, v in kwargs.items() if v is not None}
-            lead = actions.transition(lead, name, actor=actor, now=now, **kwargs)
+            name, actor, now, inputs = step
+            inputs = {k: v for k, v in inputs.items() if v is not None}
+            leads[index] = actions.transition(leads[index], name, actor=actor, now=now, **inputs)
         elif kind == "advance":
-            _, to, actor, now = step
-            opp = Opportunity.objects.filter(lead=lead).order_by("-id").first()
+            to, actor, now = step
+            opp = Opportunity.objects.filter(lead=leads[index]).order_by("-id").first()
             with time_machine.travel(now, tick=False):
                 actions.move_opportunity(opp, to, actor=actor)
-        elif kind == "first_touch":
-            Handoff.objects.filter(pk=lead.handoffs.order_by("-id").first().pk).update(
-                first_touch_at=step[1]
-            )
         elif kind == "expected_close":
-            opp = Opportunity.objects.filter(lead=lead).order_by("-id").first()
-            Opportunity.objects.filter(pk=opp.pk).update(expected_close=step[1])
-        elif kind == "scores":
-            Lead.objects.filter(pk=lead.pk).update(fit_score=step[1], engagement_score=step[2])
+            opp = Opportunity.objects.filter(lead=leads[index]).order_by("-id").first()
+            Opportunity.objects.filter(pk=opp.pk).update(expected_close=step[0])
+        elif kind == "activity":
+            activity, at, actor, detail = step
+            actions.log_activity(leads[index], activity, actor=actor, occurred_at=at, detail=detail)
         else:  # pragma: no cover
             raise AssertionError(f"unknown step {kind}")
-    return lead
-
-
-def covering_sample(runs, size=45):
-    """Leads that between them take every kind of transition, plus a few ordinary ones."""
-    chosen, seen = [], set()
-    for run in sorted(runs, key=lambda r: -len(r.history)):
-        kinds = {(h.transition, h.from_stage, h.to_stage) for h in run.history}
-        if kinds - seen:
-            chosen.append(run)
-            seen |= kinds
-    chosen += [r for r in runs if r not in chosen][: max(0, size - len(chosen))]
-    return chosen, {k[0] for k in seen}
 
 
 @pytest.mark.django_db
-def test_bulk_rows_are_the_rows_the_actions_write():
-    """Replaying each sampled lead's steps through actions.transition gives identical rows."""
-    report = make_demo(leads=600, record=frozenset(range(600)))
-    sample, transitions = covering_sample(report.recorded)
-    assert {
-        "create",
-        "qualify",
-        "accept",
-        "reject",
-        "ignore",
-        "return",
-        "nurture",
-        "disqualify",
-        "convert",
-        "win",
-        "lose",
-        "uphold",
-        "overrule",
-        "recycle",
-        "reassign",
-        "advance",
-    } <= transitions
-    for run in sample:
-        twin = replay(run.steps)
-        bulk_id = run.lead.pk
-        assert lead_row(twin.pk) == lead_row(bulk_id), run.lead.external_id
-        for table in ("leads_handoff", "leads_opportunity", "leads_stagechange"):
-            assert raw_rows(table, twin.pk) == raw_rows(table, bulk_id), (table, run.steps)
-        assert opportunity_index(twin.pk) == opportunity_index(bulk_id)
+@pytest.mark.parametrize("routing", ["round-robin", "reps at their cap or away"])
+def test_bulk_rows_are_the_rows_the_actions_write(routing):
+    """Replaying every step through actions, in the same order, writes identical rows.
+
+    Routing is stateful (round-robin turns, open offers per rep), so the replay runs all leads'
+    steps in the recorded order on a database without the bulk rows, from the same turns.
+    """
+    ensure_users("demo-password")
+    months = 24
+    if routing != "round-robin":
+        # One rep per side available, with room for one open offer: a busy month overflows
+        # to the team queues, and the counts of open offers decide who gets the next one.
+        User.objects.filter(role__in=[Role.INSIDE_SALES, Role.FIELD_SALES]).update(
+            max_open_offers=1
+        )
+        User.objects.filter(username__in=["sdr2", "sdr3", "sdr4", "ae2", "ae3"]).update(
+            out_of_office=True
+        )
+        months = 1
+    turns = dict(User.objects.values_list("pk", "last_offered_at"))
+    report = make_demo(leads=400, months=months, record=True)
+    if routing == "round-robin":  # two years: every kind of step happens
+        transitions = {step[2] for step in report.trace if step[1] == "transition"}
+        assert {
+            "qualify",
+            "accept",
+            "reject",
+            "ignore",
+            "return",
+            "nurture",
+            "disqualify",
+            "convert",
+            "win",
+            "lose",
+            "uphold",
+            "overrule",
+            "recycle",
+            "reassign",
+        } <= transitions
+        assert any(step[1] == "advance" for step in report.trace)
+    bulk = snapshot()
+    bulk_turns = dict(User.objects.values_list("pk", "last_offered_at"))
+    accounts, campaigns = list(Account.objects.all()), list(Campaign.objects.all())
+    wipe()
+    # The replayed leads refer to the same accounts and campaigns.
+    Account.objects.bulk_create(accounts)
+    Campaign.objects.bulk_create([c for c in campaigns if not Campaign.objects.filter(pk=c.pk)])
+    for pk, at in turns.items():
+        User.objects.filter(pk=pk).update(last_offered_at=at)
+    replay(report.trace)
+    replayed = snapshot()
+    assert replayed.keys() == bulk.keys()
+    for external_id, rows in bulk.items():
+        assert replayed[external_id] == rows, external_id
+    assert dict(User.objects.values_list("pk", "last_offered_at")) == bulk_turns
+    # With every rep at their cap, an offer goes to the team's queue (no owner yet).
+    queued = StageChange.objects.filter(to_stage="mql", owner=None).exists()
+    assert queued == (routing != "round-robin")
 
 
 @pytest.mark.django_db
 def test_the_simulation_reads_nothing_from_the_database(django_assert_num_queries):
     ensure_users("demo-password")
     world = build_world(months=24, cutoff=CUTOFF, zone=ZONE)
-    sim = Simulation(world, seed=3, total=400, ids=Ids(next_ids()))
+    sim = Simulation(world, seed=3, total=400, ids=Ids(next_ids()), history_row=lambda row: row)
     with django_assert_num_queries(0):
-        runs = [sim.run(i) for i in range(400)]
+        runs = list(sim.runs())
+    assert len(runs) == 400
     assert sum(len(r.history) for r in runs) > 400
 
 
@@ -220,9 +242,12 @@ def fingerprint():
             "returned_at",
         )
     )
-    activities = Lead.objects.aggregate(n=Count("activities"))["n"]
+    activities = Counter(
+        Activity.objects.values_list("lead__external_id", "kind", "occurred_at", "actor__username")
+    )
     spend = Spend.objects.aggregate(total=Sum("amount"))["total"]
-    return leads, history, handoffs, activities, spend
+    turns = sorted(User.objects.values_list("username", "last_offered_at"))
+    return leads, history, handoffs, activities, spend, turns
 
 
 @pytest.mark.django_db
@@ -230,6 +255,7 @@ def test_same_seed_same_company_whether_simulated_in_process_or_forked():
     make_demo(leads=300, seed=11, parallel=False)
     first = fingerprint()
     wipe()
+    User.objects.update(last_offered_at=None)  # the round-robin turns start over too
     report = make_demo(leads=300, seed=11, chunk_size=70, parallel=True)
     assert report.parallel
     assert fingerprint() == first
@@ -240,6 +266,7 @@ def test_another_seed_another_company():
     make_demo(leads=200, seed=1)
     first = fingerprint()
     wipe()
+    User.objects.update(last_offered_at=None)
     make_demo(leads=200, seed=2)
     assert fingerprint()[0] != first[0]
 

@@ -1,13 +1,14 @@
-"""Generate the demo company: chunks of leads simulated in memory, then written in bulk.
+"""Generate the demo company: leads simulated in memory, written in bulk as their stories end.
 
 For more than one chunk, a forked process simulates and builds the rows while this process
 writes the previous chunk: on two cores the slower of the two sets the pace, not their sum.
-The child never touches the database; a lead's rows depend only on (seed, lead number) and the
-ids, which are handed out in lead order either way, so both paths write the same rows.
+The child never touches the database and runs the same code as the in-process path, so both
+write the same rows; chunking only decides when rows are written, never what they hold.
 
-Memory stays bounded: at most a few chunks are in flight. What lives across chunks is small:
-the accounts already written, the id counters and the lead counts per campaign and month (for
-the spend rows).
+Memory stays bounded by the leads in the middle of their story (about the leads of the last few
+months, see Report.in_flight_peak) plus a few chunks in flight. Across chunks live only the id
+counters, the accounts already handed out and the lead counts per campaign and month (for the
+spend rows).
 """
 
 from __future__ import annotations
@@ -19,16 +20,19 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from random import Random
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
+from leadflow.accounts.models import User
 from leadflow.demo import catalog
-from leadflow.demo.simulate import Ids, LeadRun, Simulation
+from leadflow.demo.memory import Ids, LeadRun
+from leadflow.demo.simulate import Simulation
 from leadflow.demo.world import DemoWorld, build_world
 from leadflow.demo.writer import BulkWriter, RowShape, next_ids
 from leadflow.leads.models import (
@@ -46,14 +50,13 @@ CENT = Decimal("0.01")
 
 @dataclass
 class Chunk:
-    """The rows of leads [first, last), ready to write."""
+    """The rows of leads whose stories have ended, with every row they refer to."""
 
-    first: int
-    last: int
     rows: dict[type, list]
     volume: dict[tuple[int, int, int], int]
-    seconds: float
-    runs: list[LeadRun] | None = None  # kept only when steps are recorded (tests)
+    seconds: float  # producing it, in the simulating process
+    turns: dict[int, datetime] | None = None  # the last chunk: reps' round-robin turns
+    in_flight_peak: int = 0
 
 
 @dataclass
@@ -69,7 +72,8 @@ class Report:
     write_seconds: float = 0.0  # in this process
     total_seconds: float = 0.0
     parallel: bool = False
-    recorded: list[LeadRun] = field(default_factory=list)
+    in_flight_peak: int = 0  # most leads in the middle of their story at once
+    trace: list | None = None  # every step, when recorded (tests replay them)
     world: DemoWorld | None = None
 
     @property
@@ -94,13 +98,13 @@ def generate(
     zone: ZoneInfo,
     chunk_size: int = 10_000,
     progress: Callable[[Report], None] | None = None,
-    record: frozenset[int] = frozenset(),
+    record: bool = False,
     parallel: bool | None = None,
 ) -> Report:
     """Generate `leads` demo leads over `months` months ending at `cutoff`.
 
-    `record`: lead numbers whose steps are kept (tests replay them through `actions`); it
-    keeps the simulation in this process. `parallel`: None decides by size.
+    `record` keeps every step in `Report.trace` (tests replay them through `actions`); it keeps
+    the simulation in this process. `parallel`: None decides by size.
     """
     with _few_collections():
         return _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, parallel)
@@ -126,32 +130,35 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
     started = time.perf_counter()
     cutoff = cutoff.replace(microsecond=0)
     world = build_world(months=months, cutoff=cutoff, zone=zone)
-    ids = Ids(next_ids())
-    sim = Simulation(world, seed=seed, total=leads, ids=ids, record=record)
     shape = RowShape(connection.vendor)
+    sim = Simulation(
+        world,
+        seed=seed,
+        total=leads,
+        ids=Ids(next_ids()),
+        history_row=partial(shape.row, StageChange),
+        record=record,
+    )
     writer = BulkWriter(connection, shape)
-    bounds = [(first, min(leads, first + chunk_size)) for first in range(0, leads, chunk_size)]
     if parallel is None:
-        parallel = len(bounds) > 1 and not record
+        parallel = leads > chunk_size and not record
     if parallel and "fork" not in multiprocessing.get_all_start_methods():
         parallel = False
-    report = Report(world=world, parallel=parallel)
-    chunks = (
-        _forked(sim, shape, bounds)
-        if parallel
-        else (simulate_chunk(sim, shape, first, last) for first, last in bounds)
-    )
+    report = Report(world=world, parallel=parallel, trace=sim.trace)
+    chunks = _forked(sim, shape, chunk_size) if parallel else produce(sim, shape, chunk_size)
     volume: dict[tuple[int, int, int], int] = {}
     for chunk in chunks:
         t = time.perf_counter()
         with transaction.atomic():
             _write_chunk(writer, report, chunk)
+            if chunk.turns is not None:
+                for user_id, at in chunk.turns.items():
+                    User.objects.filter(pk=user_id).update(last_offered_at=at)
         report.write_seconds += time.perf_counter() - t
         report.simulate_seconds += chunk.seconds
+        report.in_flight_peak = max(report.in_flight_peak, chunk.in_flight_peak)
         for key, n in chunk.volume.items():
             volume[key] = volume.get(key, 0) + n
-        if chunk.runs:
-            report.recorded.extend(run for run in chunk.runs if run.steps is not None)
         report.total_seconds = time.perf_counter() - started
         if progress:
             progress(report)
@@ -164,9 +171,28 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
     return report
 
 
-def simulate_chunk(sim: Simulation, shape: RowShape, first: int, last: int) -> Chunk:
+def produce(sim: Simulation, shape: RowShape, chunk_size: int) -> Iterator[Chunk]:
+    """The simulation's finished leads, `chunk_size` at a time, as rows ready to write."""
+    turns_before = {u.pk: u.last_offered_at for u in sim.world.all_users}
+    done: list[LeadRun] = []
     t = time.perf_counter()
-    runs = [sim.run(i) for i in range(first, last)]
+    for run in sim.runs():
+        done.append(run)
+        if len(done) >= chunk_size:
+            chunk = _rows(sim, shape, done, time.perf_counter() - t)
+            yield chunk
+            done, t = [], time.perf_counter()
+    chunk = _rows(sim, shape, done, time.perf_counter() - t)
+    chunk.turns = {
+        u.pk: u.last_offered_at
+        for u in sim.world.all_users
+        if u.last_offered_at != turns_before[u.pk]
+    }
+    yield chunk
+
+
+def _rows(sim: Simulation, shape: RowShape, runs: list[LeadRun], seconds: float) -> Chunk:
+    t = time.perf_counter()
     accounts, sim.new_accounts = sim.new_accounts, []
     volume, sim.volume = sim.volume, {}
     rows = {
@@ -174,11 +200,11 @@ def simulate_chunk(sim: Simulation, shape: RowShape, first: int, last: int) -> C
         Lead: shape.rows(Lead, (r.lead for r in runs)),
         Opportunity: shape.rows(Opportunity, (o for r in runs for o in r.opps)),
         Handoff: shape.rows(Handoff, (h for r in runs for h in r.offers)),
-        StageChange: shape.rows(StageChange, (h for r in runs for h in r.history)),
+        StageChange: [h for r in runs for h in r.history],
         Activity: shape.activity_rows(runs, sim.ids.activity),
     }
-    recorded = [r for r in runs if r.steps is not None] or None
-    return Chunk(first, last, rows, volume, time.perf_counter() - t, recorded)
+    seconds += time.perf_counter() - t
+    return Chunk(rows, volume, seconds, in_flight_peak=sim.in_flight_peak)
 
 
 class _Failed:
@@ -186,20 +212,20 @@ class _Failed:
         self.text = text
 
 
-def _produce(sim, shape, bounds, out) -> None:
+def _produce(sim, shape, chunk_size, out) -> None:
     try:
-        for first, last in bounds:
-            out.put(simulate_chunk(sim, shape, first, last))
+        for chunk in produce(sim, shape, chunk_size):
+            out.put(chunk)
         out.put(None)
     except BaseException:
         out.put(_Failed(traceback.format_exc()))
 
 
-def _forked(sim: Simulation, shape: RowShape, bounds) -> Iterator[Chunk]:
+def _forked(sim: Simulation, shape: RowShape, chunk_size: int) -> Iterator[Chunk]:
     context = multiprocessing.get_context("fork")
     # Two chunks queued at most: the producer waits rather than filling memory.
     out = context.Queue(maxsize=2)
-    child = context.Process(target=_produce, args=(sim, shape, bounds, out), daemon=True)
+    child = context.Process(target=_produce, args=(sim, shape, chunk_size, out), daemon=True)
     child.start()
     try:
         while True:

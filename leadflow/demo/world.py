@@ -15,14 +15,19 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import Count
 
-from leadflow.accounts.models import Side, Team, User
+from leadflow.accounts.models import DayOff, Side, Team, User
 from leadflow.demo import catalog
 from leadflow.leads.models import (
     Campaign,
+    Decision,
+    Handoff,
     Lead,
     LeadDefinition,
     ReasonCode,
+    RoutingRule,
+    SlaPolicy,
     Source,
 )
 
@@ -96,16 +101,24 @@ class CampaignSlot:
 
 @dataclass
 class DemoWorld:
+    """Everything the simulation reads, loaded once: it never queries the database."""
+
     teams: dict[str, Team]  # side -> the team routing uses
     all_teams: list[Team]
-    users: dict[str, User]
+    all_users: list[User]  # routing considers every rep of a team, demo or not
+    users: dict[str, User]  # the demo users, the same objects as in all_users
     reasons: dict[tuple[str, str], ReasonCode]
     definition: LeadDefinition
     sources: list[Source]  # aligned with catalog.SOURCES
+    campaigns: dict[int, Campaign]
     slots: list[list[list[CampaignSlot]]]  # [source][month] -> campaigns running
     months: list[date]
     zone: ZoneInfo
     cutoff: datetime  # the demo's "now": nothing happens after it
+    rules: list[RoutingRule]
+    policies: list[SlaPolicy]
+    days_off: dict[int | None, set[date]]  # team id (None: everyone) -> days
+    pending: dict[int, int]  # rep id -> offers awaiting their decision already
 
 
 def month_range(today: date, months: int) -> list[date]:
@@ -130,12 +143,9 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
     """Create (or find) everything the leads refer to, and load it for the simulation."""
     month_list = month_range(cutoff.astimezone(zone).date(), months)
     teams = ensure_teams()
-    users = {
-        u.username: u
-        for u in User.objects.select_related("team").filter(
-            username__in=[name for name, *_ in catalog.USERS]
-        )
-    }
+    all_users = list(User.objects.select_related("team").order_by("id"))
+    demo_names = {name for name, *_ in catalog.USERS}
+    users = {u.username: u for u in all_users if u.username in demo_names}
     missing = [name for name, *_ in catalog.USERS if name not in users]
     if missing:
         raise RuntimeError(f"demo users missing: {', '.join(missing)}")
@@ -151,17 +161,32 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
             _ensure_campaigns(profile, source, month_list, zone)
             for profile, source in zip(catalog.SOURCES, sources, strict=True)
         ]
+    days_off: dict[int | None, set[date]] = {}
+    for team_id, day in DayOff.objects.values_list("team_id", "day"):
+        days_off.setdefault(team_id, set()).add(day)
+    pending = dict(
+        Handoff.objects.filter(decision=Decision.PENDING, offered_to__isnull=False)
+        .values("offered_to")
+        .annotate(n=Count("id"))
+        .values_list("offered_to", "n")
+    )
     return DemoWorld(
         teams=teams,
         all_teams=list(Team.objects.all()),
+        all_users=all_users,
         users=users,
         reasons=reasons,
         definition=definition,
         sources=sources,
+        campaigns=Campaign.objects.in_bulk(),
         slots=slots,
         months=month_list,
         zone=zone,
         cutoff=cutoff,
+        rules=list(RoutingRule.objects.filter(active=True).order_by("position", "id")),
+        policies=list(SlaPolicy.objects.all()),
+        days_off=days_off,
+        pending=pending,
     )
 
 
@@ -271,6 +296,25 @@ _DEMO_CAMPAIGNS = (
 )
 
 
+def _lead_dependents() -> list:
+    """The models that refer to leads, those referring to others of them first."""
+    models = [rel.related_model for rel in Lead._meta.related_objects]
+    refers = {
+        m: {f.related_model for f in m._meta.concrete_fields if f.is_relation} for m in models
+    }
+    ordered: list = []
+    while len(ordered) < len(models):
+        for m in models:
+            if m not in ordered and not any(
+                m in refers[other] for other in models if other not in ordered and other is not m
+            ):
+                ordered.append(m)
+                break
+        else:  # a cycle: fall back to declaration order for the rest
+            ordered += [m for m in models if m not in ordered]
+    return ordered
+
+
 def wipe() -> dict[str, int]:
     """Delete the demo's leads and everything hanging off them; keep users and definitions.
 
@@ -280,14 +324,16 @@ def wipe() -> dict[str, int]:
     like = DEMO_PREFIX + "%"
     counts = {}
     with transaction.atomic(), connection.cursor() as cursor:
-        for label, table in (
-            ("activities", "leads_activity"),
-            ("history rows", "leads_stagechange"),
-            ("hand-offs", "leads_handoff"),
-            ("opportunities", "leads_opportunity"),
-        ):
-            cursor.execute(f"DELETE FROM {table} WHERE lead_id IN ({_DEMO_LEADS})", [like])
-            counts[label] = cursor.rowcount
+        for model in _lead_dependents():
+            column = next(
+                f.column
+                for f in model._meta.concrete_fields
+                if f.is_relation and f.related_model is Lead
+            )
+            cursor.execute(
+                f"DELETE FROM {model._meta.db_table} WHERE {column} IN ({_DEMO_LEADS})", [like]
+            )
+            counts[str(model._meta.verbose_name_plural)] = cursor.rowcount
         cursor.execute(
             "SELECT DISTINCT account_id FROM leads_lead "
             "WHERE external_id LIKE %s AND account_id IS NOT NULL",

@@ -55,8 +55,9 @@ def _utc(value: datetime) -> datetime:
 
 
 def _sqlite_datetime(value: datetime) -> str:
-    # DatabaseOperations.adapt_datetimefield_value: naive UTC, str().
-    return str(_utc(value).replace(tzinfo=None))
+    # DatabaseOperations.adapt_datetimefield_value: str() of the naive UTC time, which is the
+    # aware UTC time's isoformat without its "+00:00".
+    return _utc(value).isoformat(" ")[:-6]
 
 
 def _pg_datetime(value: datetime) -> str:
@@ -107,6 +108,14 @@ class RowShape:
             self._conversions[model] = conversions
         if self.columns[Activity] != ACTIVITY_COLUMNS:  # activities are built as tuples
             raise RuntimeError(f"leads_activity columns changed: {self.columns[Activity]}")
+
+    def row(self, model, obj) -> list:
+        row = list(self._getters[model](obj.__dict__))
+        for index, convert in self._conversions[model]:
+            value = row[index]
+            if value is not None:
+                row[index] = convert(value)
+        return row
 
     def rows(self, model, objects) -> list[list]:
         get, conversions = self._getters[model], self._conversions[model]
