@@ -105,7 +105,9 @@ def jsonable(value: Any) -> Any:
 def flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     """Nested dicts and dataclasses as flat columns: {'reached': {'mql': 3}} -> reached_mql."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # `total` only marks the "All" row for the code; the table says "All".
         value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        value.pop("total", None)
     if isinstance(value, dict):
         for key, item in value.items():
             flatten(f"{prefix}_{key}" if prefix else str(key), item, out)
