@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "leadflow.web",
     "leadflow.api",
     "leadflow.reports",
+    "leadflow.notify",
     "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
     "django.contrib.auth",
@@ -165,6 +166,27 @@ warnings.filterwarnings("ignore", message="No directory at")
 EMAIL_HOST = os.environ.get("LEADFLOW_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("LEADFLOW_EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = os.environ.get("LEADFLOW_FROM_EMAIL", "leadflow@localhost")
+
+
+def env_fractions(name: str, default: str) -> tuple[float, ...]:
+    raw = os.environ.get(name, default)
+    try:
+        fractions = tuple(sorted({float(f) for f in raw.split(",") if f.strip()}))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a list of numbers") from None
+    if any(not 0 < f < 1 for f in fractions):
+        raise ImproperlyConfigured(f"{name}={raw!r}: each fraction must be between 0 and 1")
+    return fractions
+
+
+# The worker (`leadflow worker`): how often it sweeps for due hand-offs, and when reminders go
+# out, as fractions of each offer's allowed business time ("" for no reminders).
+LEADFLOW_SWEEP_SECONDS = env_int("LEADFLOW_SWEEP_SECONDS", 30)
+if LEADFLOW_SWEEP_SECONDS < 1:
+    raise ImproperlyConfigured("LEADFLOW_SWEEP_SECONDS must be at least 1")
+LEADFLOW_REMINDER_FRACTIONS = env_fractions("LEADFLOW_REMINDER_FRACTIONS", "0.5,0.9")
+# Links in notification e-mails point here.
+LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,
