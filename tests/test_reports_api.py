@@ -173,7 +173,7 @@ def test_reports_need_a_caller(db):
 def test_the_api_report_takes_the_reports_queries_and_few_more(
     journeys, world, django_assert_max_num_queries
 ):
-    """The waterfall's six queries, plus the token check and the team lookup."""
+    """The waterfall's three queries, plus the token check and the team lookup."""
     client = client_for(world.marketing)
-    with django_assert_max_num_queries(6 + 3):
+    with django_assert_max_num_queries(3 + 3):
         client.get("/api/reports/waterfall", {"period": "2026-01", "team": "Inside sales"})

@@ -7,9 +7,11 @@ opportunity's first history row, at `discovery`). Paths do not matter: a lead th
 stage has not reached it, and a lead that entered a stage twice (recycled from nurture,
 overruled back to sales) has reached it once.
 
-Queries: one GROUP BY with conditional COUNT(DISTINCT …) per span for the counts (history rows
-found through the (lead, at) index, cohort leads through created_at), and one window-function
-query per span for the medians (`measures.grouped_percentiles`).
+Queries, per span: the cohort view is one statement — each cohort lead joined to the history
+rows that enter a stage (nothing else), aggregated to one row per lead with its first entry
+times, then counted and ranked per group (`measures.grouped_measures`); no COUNT(DISTINCT)
+over the join. The flow view is one GROUP BY over the history rows of the span, found
+through the (to_stage, at) index.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, F, FilteredRelation, Min, Q
 from django.utils import timezone
 
 from leadflow.leads.models import Lead, OpportunityStage, Stage, StageChange
 from leadflow.reports import grouping as dims
 from leadflow.reports.grouping import ALL, NO_FILTERS, Filters, Grouping
-from leadflow.reports.measures import DAY, Seconds, Spread, grouped_percentiles, ratio
+from leadflow.reports.measures import (
+    COUNT_ALL,
+    DAY,
+    Measured,
+    Seconds,
+    Spread,
+    grouped_measures,
+    ratio,
+)
 from leadflow.reports.output import Compared, compare
 from leadflow.reports.periods import Span
 
@@ -102,34 +112,65 @@ def zero_row(group: str) -> FunnelRow:
 # --- cohort view ---------------------------------------------------------------------------
 
 
+def first_entries(span: Span, group: Grouping, filters: Filters = NO_FILTERS):
+    """One row per cohort lead: its group columns, `t_<S>` = when it first entered each stage S
+    (NULL: never; inquiry: its creation) and `d_<T>` = seconds from first entering S to first
+    entering T for each step S→T (NULL unless it reached both).
+
+    Only the history rows that enter a waterfall stage are joined (in the JOIN's ON clause,
+    through the (lead, at) index), and only from the span's start: a lead's history never
+    precedes its creation.
+    """
+    stage_rows = Q()
+    for stage in STAGES[1:]:
+        stage_rows |= entered(stage, "history__")
+    entries = FilteredRelation(
+        "history", condition=Q(history__at__gte=span.start) & stage_rows
+    )
+    first_entry = {
+        f"t_{s}": Min("entries__at", filter=entered(s, "entries__")) for s in STAGES[1:]
+    }
+    return (
+        cohort(span, filters)
+        .annotate(entries=entries, **group.columns)
+        .values("pk", *group.names)
+        .annotate(t_inquiry=Min("created_at"), **first_entry)
+        .annotate(**{f"d_{t}": Seconds(F(f"t_{t}"), F(f"t_{s}")) for s, t in STEPS})
+        .order_by()
+    )
+
+
+def measure_cohort(
+    span: Span, group: Grouping, filters: Filters = NO_FILTERS, *, times: bool = True
+) -> Measured:
+    """reached(S) per group of the cohort (leads with a first entry into S: each lead once,
+    whatever the path and however often it entered S) and, with `times`, the median and p90
+    of each step's `d_<T>` — one query."""
+    return grouped_measures(
+        first_entries(span, group, filters),
+        [f"d_{t}" for _, t in STEPS] if times else [],
+        group.names,
+        counts=[COUNT_ALL, *(f"t_{s}" for s in STAGES[1:])],
+    )
+
+
+def _reached(counts: dict[str, int]) -> dict[str, int]:
+    return {INQUIRY: counts[COUNT_ALL], **{s: counts[f"t_{s}"] for s in STAGES[1:]}}
+
+
 def reached(span: Span, group: Grouping, filters: Filters = NO_FILTERS) -> list[tuple]:
     """reached(S) for each stage S, per group of the cohort: [(group values, {stage: n})].
 
     reached(inquiry) = leads in the cohort; reached(S) = leads of the cohort with at least one
-    history row entering S (COUNT DISTINCT lead), whatever the path and however often.
+    history row entering S, counted once (`first_entries`).
     """
-    counts = {INQUIRY: Count("pk", distinct=True)}
-    for stage in STAGES[1:]:
-        counts[stage] = Count("history__lead", distinct=True, filter=entered(stage, "history__"))
-    leads = cohort(span, filters)
+    measured = measure_cohort(span, group, filters, times=False)
     if not group.columns:
-        return [((), leads.aggregate(**counts))]
-    rows = leads.annotate(**group.columns).values(*group.names).annotate(**counts).order_by()
-    return [(tuple(r[n] for n in group.names), r) for r in rows]
+        return [((), _reached(measured.counts.get(None) or _NO_COUNTS))]
+    return [(values, _reached(c)) for values, c in measured.counts.items() if values is not None]
 
 
-def stage_times(span: Span, group: Grouping, filters: Filters = NO_FILTERS):
-    """Per cohort lead: seconds from first entering S to first entering T, for each step S→T
-    (column `d_<T>`, NULL when the lead has not reached both)."""
-    first_entry = {f"t_{s}": Min("history__at", filter=entered(s, "history__")) for s in STAGES}
-    return (
-        cohort(span, filters)
-        .annotate(**group.columns)
-        .values("pk", *group.names)
-        .alias(**first_entry)
-        .annotate(**{f"d_{t}": Seconds(F(f"t_{t}"), F(f"t_{s}")) for s, t in STEPS})
-        .order_by()
-    )
+_NO_COUNTS = {COUNT_ALL: 0, **{f"t_{s}": 0 for s in STAGES[1:]}}
 
 
 def cohort_waterfall(
@@ -142,26 +183,23 @@ def cohort_waterfall(
 
     Counts per stage (`reached`), conversion between consecutive stages and from raw
     (`funnel_row`), and the median and p90 hours from first entering S to first entering T
-    among the leads that reached both (`stage_times`). Cohort age: days from the end (youngest
-    lead) and from the start (oldest) of the span to `as_of`: young cohorts are not finished.
+    among the leads that reached both (`first_entries`), all in one query. Cohort age: days
+    from the end (youngest lead) and from the start (oldest) of the span to `as_of`: young
+    cohorts are not finished.
     """
     as_of = as_of or timezone.now()
     group = dims.grouping(by)
+    measured = measure_cohort(span, group, filters)
+    total = funnel_row(ALL, _reached(measured.counts.get(None) or _NO_COUNTS), total=True)
     rows = []
-    totals = dict.fromkeys(STAGES, 0)
-    for values, counts in reached(span, group, filters):
-        rows.append(funnel_row(group.label(values), counts))
-        for s in STAGES:
-            totals[s] += counts[s] or 0
-    # Every lead falls in exactly one group, so the total is the sum of the groups.
-    total = funnel_row(ALL, totals, total=True)
-    if not group.columns:
-        rows = []
-    spreads = grouped_percentiles(
-        stage_times(span, group, filters), [f"d_{t}" for _, t in STEPS], group.names
-    )
+    if group.columns:
+        rows = [
+            funnel_row(group.label(values), _reached(c))
+            for values, c in measured.counts.items()
+            if values is not None
+        ]
     by_label = {r.group: r for r in rows}
-    for (column, values), spread in spreads.items():
+    for (column, values), spread in measured.spreads.items():
         row = total if values is None else by_label.get(group.label(values))
         if row is not None:
             row.hours_from_previous[column.removeprefix("d_")] = spread

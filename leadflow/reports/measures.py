@@ -127,60 +127,88 @@ def _rank_condition(p: Fraction) -> str:
     return f"(rn = {lo} OR rn = {lo} + 1)"
 
 
-def grouped_percentiles(
+@dataclass
+class Measured:
+    """What `grouped_measures` found: spreads by (column, group) and counts by group; the
+    group is a tuple of group values, or None for all groups together."""
+
+    spreads: dict[tuple[str, tuple | None], Spread]
+    counts: dict[tuple | None, dict[str, int]]
+
+
+COUNT_ALL = "*"
+
+
+def grouped_measures(
     queryset,
-    values: Sequence[str],
+    values: Sequence[str] = (),
     groups: Sequence[str] = (),
     *,
+    counts: Sequence[str] = (),
     total: bool = True,
     unit: float = HOUR,
-) -> dict[tuple[str, tuple | None], Spread]:
-    """Median and p90 of each of the `values` columns of `queryset`, per group, in one query.
+) -> Measured:
+    """Median and p90 of each `values` column, and the number of non-null values of each
+    `counts` column (`COUNT_ALL`: rows), per group and in total — in one query.
 
-    `queryset` is a `.values()` query whose annotations include the `values` columns (seconds)
-    and the `groups` columns. The database ranks each column's non-null values within each
-    group with window functions and returns only the ranks the percentiles need, so no more
-    than four rows per column and group leave the database, however many there are.
-
-    Result keys: (value column, group tuple); with `total`, also (value column, None) for all
-    groups together.
+    `queryset` is a `.values()` query whose annotations include the `values` columns (seconds),
+    the `counts` columns and the `groups` columns; it runs once, as a common table expression.
+    The database ranks each value column within each group with window functions and returns
+    only the ranks the percentiles need, so no more than four rows per column and group leave
+    the database, however many rows there are.
     """
     qn = connection.ops.quote_name
     inner_sql, params = queryset.query.sql_with_params()
     group_cols = [qn(g) for g in groups]
-    branches = []
-    for value in values:
-        label = f"'{value}'"
-        if groups:
-            branches.append(
-                f"SELECT {label} AS c, 0 AS t, {', '.join(group_cols)}, {qn(value)} AS v "
-                f"FROM measured WHERE {qn(value)} IS NOT NULL"
-            )
-        if total or not groups:
-            nulls = ", ".join(f"NULL AS {g}" for g in group_cols)
-            branches.append(
-                f"SELECT {label} AS c, 1 AS t{', ' + nulls if nulls else ''}, {qn(value)} AS v "
-                f"FROM measured WHERE {qn(value)} IS NOT NULL"
-            )
-    partition = ", ".join(["c", "t", *group_cols])
+    tallies = [f"COUNT({'*' if c == COUNT_ALL else qn(c)})" for c in counts]
+    # Every branch has the same columns: c, t (1: total), groups, v, rn, n, then the tallies.
+    no_tallies = "".join(f", NULL AS k{i}" for i in range(len(tallies)))
+    null_groups = "".join(f", NULL AS {g}" for g in group_cols)
     select_groups = "".join(f", {g}" for g in group_cols)
-    sql = (
-        f"WITH measured AS ({inner_sql}) "
-        f"SELECT c, t{select_groups}, v, rn, n FROM ("
-        f"SELECT c, t{select_groups}, v, "
-        f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY v) AS rn, "
-        f"COUNT(*) OVER (PARTITION BY {partition}) AS n "
-        f"FROM ({' UNION ALL '.join(branches)}) AS branches"
-        f") AS ranked WHERE {_rank_condition(MEDIAN)} OR {_rank_condition(P90)}"
-    )
+    levels = [("0", select_groups)] if groups else []
+    if total or not groups:
+        levels.append(("1", null_groups))
+    branches = [
+        f"SELECT '{value}' AS c, {t} AS t{cols}, {qn(value)} AS v FROM measured "
+        f"WHERE {qn(value)} IS NOT NULL"
+        for value in values
+        for t, cols in levels
+    ]
+    parts = []
+    if branches:
+        partition = ", ".join(["c", "t", *group_cols])
+        parts.append(
+            f"SELECT c, t{select_groups}, v, rn, n{no_tallies} FROM ("
+            f"SELECT c, t{select_groups}, v, "
+            f"ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY v) AS rn, "
+            f"COUNT(*) OVER (PARTITION BY {partition}) AS n "
+            f"FROM ({' UNION ALL '.join(branches)}) AS branches"
+            f") AS ranked WHERE {_rank_condition(MEDIAN)} OR {_rank_condition(P90)}"
+        )
+    if tallies:
+        columns = "".join(f", {k} AS k{i}" for i, k in enumerate(tallies))
+        for t, cols in levels:
+            group_by = f" GROUP BY {', '.join(group_cols)}" if t == "0" else ""
+            parts.append(
+                f"SELECT '#' AS c, {t} AS t{cols}, NULL AS v, NULL AS rn, NULL AS n{columns} "
+                f"FROM measured{group_by}"
+            )
+    measured = Measured({}, {})
+    if not parts:
+        return measured
     ranked: dict[tuple, tuple[int, dict[int, float]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"WITH measured AS ({inner_sql}) {' UNION ALL '.join(parts)}", params)
         for row in cursor.fetchall():
-            column, is_total, *group_values, v, rn, n = row
-            key = (column, None if is_total else tuple(group_values))
-            ranked.setdefault(key, (int(n), {}))[1][int(rn)] = float(v)
-    result = {}
+            column, is_total, *rest = row
+            group_values, (v, rn, n, *tally) = rest[: len(groups)], rest[len(groups):]
+            group = None if int(is_total) else tuple(group_values)
+            if column == "#":
+                measured.counts[group] = {
+                    c: int(k or 0) for c, k in zip(counts, tally, strict=True)
+                }
+            else:
+                ranked.setdefault((column, group), (int(n), {}))[1][int(rn)] = float(v)
     for key, (n, by_rank) in ranked.items():
         def at(p, by_rank=by_rank, n=n):
             h = (n - 1) * p
@@ -189,8 +217,20 @@ def grouped_percentiles(
             frac = h - int(h)
             return low if not frac else low + float(frac) * (by_rank[lo + 1] - low)
 
-        result[key] = Spread.from_ranked(n, at, unit)
-    return result
+        measured.spreads[key] = Spread.from_ranked(n, at, unit)
+    return measured
+
+
+def grouped_percentiles(
+    queryset,
+    values: Sequence[str],
+    groups: Sequence[str] = (),
+    *,
+    total: bool = True,
+    unit: float = HOUR,
+) -> dict[tuple[str, tuple | None], Spread]:
+    """Median and p90 of each `values` column per group (`grouped_measures` without counts)."""
+    return grouped_measures(queryset, values, groups, total=total, unit=unit).spreads
 
 
 # --- business time ---------------------------------------------------------------------------
