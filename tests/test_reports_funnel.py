@@ -240,3 +240,29 @@ def test_more_leads_do_not_mean_more_queries(journeys, django_assert_max_num_que
         journeys.lead(utc(2026, 3, 10) + timedelta(hours=hours))
     with django_assert_max_num_queries(3):
         funnel.waterfall(Q1, by="owner", as_of=AS_OF)
+
+
+def test_grouped_by_segment_fields(world):
+    """Three leads of March 2026: a 250-person German bank, a 40-person US retailer that
+    becomes an MQL, and one with no segment data."""
+    j = Journeys(world)
+    j.lead(utc(2026, 3, 2), country="DE", industry="Banking", employee_count=250)
+    j.walk(
+        j.lead(utc(2026, 3, 3), country="US", industry="Retail", employee_count=40),
+        ("qualify", utc(2026, 3, 4)),
+    )
+    j.lead(utc(2026, 3, 5))
+    march = Span.parse("2026-03")
+
+    def mqls(by):
+        rows = funnel.waterfall(march, by=by).current.rows
+        return {r.group: (r.reached["inquiry"], r.reached["mql"]) for r in rows}
+
+    assert mqls("country") == {"All": (3, 1), "DE": (1, 0), "US": (1, 1), "(not set)": (1, 0)}
+    assert mqls("industry") == {
+        "All": (3, 1), "Banking": (1, 0), "Retail": (1, 1), "(not set)": (1, 0),
+    }
+    assert mqls("employee_band") == {
+        "All": (3, 1), "200–999": (1, 0), "1–49": (1, 1), "(not set)": (1, 0),
+    }
+    assert mqls("campaign") == {"All": (3, 1), "Organic Web › (no campaign)": (3, 1)}
