@@ -105,6 +105,7 @@ def main() -> None:
         "simulate_s": round(report.simulate_seconds, 1),
         "write_s": round(report.write_seconds, 1),
         "parallel": report.parallel,
+        "in_flight_peak": report.in_flight_peak,
         "rows": {
             "leads": report.leads,
             "history": report.history,
@@ -174,7 +175,8 @@ def _print(results: dict, seconds: float) -> None:
     print(f"| **all** | {total:,} | {total / seconds:,.0f} |")
     rss = results["peak_rss_mb"]
     print(
-        f"peak RSS: writer {rss['writer']} MB, simulator {rss['simulator']} MB; "
+        f"peak RSS: writer {rss['writer']} MB, simulator {rss['simulator']} MB "
+        f"({results['in_flight_peak']:,} leads in the middle of their story at most); "
         f"database {results['database_mb']:,} MB; {results['machine']}; "
         f"load average at the end {results['load_at_end']:.2f}"
     )

@@ -103,6 +103,7 @@ class Simulation:
         ]
         # Routing rules may look at the source or campaign: then leads carry those objects.
         self.lead_objects = bool(self.services.rules)
+        self.rng = Random()  # shared by the journeys, see Journey.reseed
         self.in_flight_peak = 0
 
     def runs(self) -> Iterator[LeadRun]:
@@ -157,9 +158,46 @@ class Simulation:
 class Journey:
     """What happens to lead number i, decided step by step from its own random stream."""
 
+    # Tens of thousands of journeys wait at once: keep each small.
+    __slots__ = (
+        "sim",
+        "i",
+        "rng",
+        "resumes",
+        "created",
+        "month",
+        "run",
+        "cutoff",
+        "events",
+        "overrules",
+        "offers_made",
+        "owner",
+        "profile",
+        "campaign_id",
+        "event_at",
+        "company_no",
+        "level",
+        "junk",
+        "intent",
+        "initial_intent",
+        "country",
+        "employees",
+        "fit",
+        "name",
+        "company",
+        "title",
+        "has_phone",
+        "agency_call",
+        "nurtured_at",
+    )
+
     def __init__(self, sim: Simulation, i: int) -> None:
         self.sim, self.i = sim, i
-        self.rng = Random(sim.seed * 1_000_003 + i)
+        # One generator for all journeys, reseeded from (seed, lead, step) whenever a journey
+        # runs: only one runs at a time, and a waiting journey holds no 2.5 kB of state.
+        self.rng = sim.rng
+        self.resumes = 0
+        self.reseed()
         self.created, self.month = sim.arrivals.at(i, self.rng.random())
         self.run = LeadRun(i, sim.services, sim.ids, sim.history_row, sim.trace)
         self.cutoff = sim.world.cutoff
@@ -167,6 +205,10 @@ class Journey:
         self.overrules = 0
         self.offers_made = 0
         self.owner = None
+
+    def reseed(self) -> None:
+        self.rng.seed((self.sim.seed * 1_000_003 + self.i) * 1_000_033 + self.resumes)
+        self.resumes += 1
 
     def __lt__(self, other: Journey) -> bool:  # heap ties never get here; be total anyway
         return self.i < other.i
@@ -177,12 +219,14 @@ class Journey:
         if now > self.cutoff:
             raise Cutoff
         yield now
+        self.reseed()
         return self.run.transition(name, now=now, **inputs)
 
     def advance(self, to: str, now: datetime, actor):
         if now > self.cutoff:
             raise Cutoff
         yield now
+        self.reseed()
         self.run.advance(to, actor=actor, now=now)
 
     def bt(self, side: str, start: datetime, delta: timedelta) -> datetime:
@@ -212,6 +256,7 @@ class Journey:
 
     # -- the story -------------------------------------------------------------------------
     def story(self):
+        self.reseed()
         sim, rng = self.sim, self.rng
         source_index = sim.source_pick(rng)
         self.profile = catalog.SOURCES[source_index]

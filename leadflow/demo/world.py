@@ -318,6 +318,8 @@ def _lead_dependents() -> list:
 def wipe() -> dict[str, int]:
     """Delete the demo's leads and everything hanging off them; keep users and definitions.
 
+    The demo users' round-robin turns start over.
+
     History is append-only for the application; wiping a demo database is the one place that
     deletes it, with plain SQL (the database trigger only refuses UPDATE).
     """
@@ -362,4 +364,9 @@ def wipe() -> dict[str, int]:
             [like],
         )
         counts["campaigns"] = cursor.rowcount
+    # The demo's offers are gone, and with them the round-robin turns they took: a new demo
+    # from the same seed routes as the first one did.
+    User.objects.filter(username__in=[name for name, *_ in catalog.USERS]).update(
+        last_offered_at=None
+    )
     return counts
