@@ -176,7 +176,7 @@ def _record_events(lead: Lead, t: Transition, plan: lifecycle.Plan, state: LeadS
 def event_payload(lead: Lead, entry: StageChange, offer: Handoff | None) -> dict:
     """What subscribers, e-mails and webhooks learn about a change: plain JSON."""
     reason = entry.reason
-    payload = {
+    return {
         "at": entry.at.isoformat(),
         "transition": entry.transition,
         "from": entry.from_stage,
@@ -185,30 +185,35 @@ def event_payload(lead: Lead, entry: StageChange, offer: Handoff | None) -> dict
         "reason": reason.code if reason else None,
         "reason_class": reason.reason_class if reason else None,
         "comment": entry.comment,
-        "lead": {
-            "id": lead.pk,
-            "name": lead.name,
-            "email": lead.email,
-            "company": lead.company,
-            "source": lead.source.name,
-            "campaign": lead.campaign.name if lead.campaign_id else None,
-            "stage": lead.stage,
-            "priority": lead.priority,
-            "owner": lead.owner.username if lead.owner_id else None,
-            "owner_team": lead.owner_team.name if lead.owner_team_id else None,
-        },
-        "handoff": None,
+        "lead": lead_payload(lead),
+        "handoff": handoff_payload(offer) if offer is not None else None,
     }
-    if offer is not None:
-        payload["handoff"] = {
-            "id": offer.pk,
-            "kind": offer.kind,
-            "offered_to": offer.offered_to.username if offer.offered_to_id else None,
-            "team": offer.offered_to_team.name,
-            "accept_by": offer.accept_by.isoformat(),
-            "decision": offer.decision,
-        }
-    return payload
+
+
+def lead_payload(lead: Lead) -> dict:
+    return {
+        "id": lead.pk,
+        "name": lead.name,
+        "email": lead.email,
+        "company": lead.company,
+        "source": lead.source.name,
+        "campaign": lead.campaign.name if lead.campaign_id else None,
+        "stage": lead.stage,
+        "priority": lead.priority,
+        "owner": lead.owner.username if lead.owner_id else None,
+        "owner_team": lead.owner_team.name if lead.owner_team_id else None,
+    }
+
+
+def handoff_payload(offer: Handoff) -> dict:
+    return {
+        "id": offer.pk,
+        "kind": offer.kind,
+        "offered_to": offer.offered_to.username if offer.offered_to_id else None,
+        "team": offer.offered_to_team.name,
+        "accept_by": offer.accept_by.isoformat(),
+        "decision": offer.decision,
+    }
 
 
 def _apply(lead: Lead, state: LeadState, plan: lifecycle.Plan) -> None:

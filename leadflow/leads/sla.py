@@ -38,7 +38,6 @@ from leadflow.leads.models import (
     Handoff,
     Lead,
     OutboxEvent,
-    StageChange,
 )
 from leadflow.leads.routing import DatabaseServices
 
@@ -350,12 +349,13 @@ def _event(name: str, offer: Handoff, now: datetime, **details) -> OutboxEvent:
     """An outbox event about a hand-off, with the same `lead` and `handoff` shapes as the
     events `actions` writes for transitions, and the clock's details on top."""
     lead = offer.lead
-    # No stage changes here: the "entry" describes the lead staying where it is.
-    entry = StageChange(
-        lead=lead, transition="", from_stage=lead.stage, to_stage=lead.stage, at=now
-    )
-    payload = actions.event_payload(lead, entry, offer)
-    payload.update(transition=None, **details)
+    payload = {
+        "at": now.isoformat(),
+        "transition": None,
+        "lead": actions.lead_payload(lead),
+        "handoff": actions.handoff_payload(offer),
+        **details,
+    }
     return OutboxEvent(name=name, lead=lead, payload=payload, created_at=now)
 
 
