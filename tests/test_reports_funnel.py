@@ -218,6 +218,10 @@ def test_periods_are_cut_in_the_company_time_zone(world, settings):
     january = funnel.waterfall(Span.parse("2026-01")).current.rows[0]
     february = funnel.waterfall(Span.parse("2026-02")).current.rows[0]
     assert (january.reached["inquiry"], february.reached["inquiry"]) == (1, 1)
+    by_month = funnel.waterfall(Span.parse("2026-01..2026-02"), by="month").current.rows
+    assert {r.group: r.reached["inquiry"] for r in by_month} == {
+        "All": 2, "2026-01": 1, "2026-02": 1,
+    }
 
 
 def test_filters_narrow_the_cohort(journeys, world):
