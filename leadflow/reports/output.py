@@ -8,6 +8,7 @@ comparisons.
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -51,7 +52,15 @@ def compare(
     aligned rows (the total stays first).
     """
     spans = comparisons(span)
-    results = {role: compute(s) for role, s in spans.items()}
+    # For a 12-month span, "previous" and "last year" are the same months: compute them once.
+    computed: dict[Span, Any] = {}
+    results = {}
+    for role, s in spans.items():
+        if s not in computed:
+            computed[s] = compute(s)
+            results[role] = computed[s]
+        else:
+            results[role] = copy.deepcopy(computed[s])
     if zero_row is not None:
         if expected is not None and expected(span):
             for role, s in spans.items():
