@@ -70,7 +70,8 @@ def first_mql_offer(lead_ref: str) -> QuerySet[Handoff]:
 
 
 def _lead_ref(prefix: str) -> str:
-    return f"{prefix}pk" if not prefix else f"{prefix}id"
+    # 'lead__' -> 'lead_id': the foreign key column itself, no join to the lead table.
+    return "pk" if not prefix else f"{prefix.removesuffix('__')}_id"
 
 
 def handed_to_team_id(prefix: str = "") -> Subquery:
@@ -105,9 +106,6 @@ class Grouping:
 
     def label(self, values: tuple | None) -> str:
         return ALL if values is None or not self.columns else self.labeller(tuple(values))
-
-    def row_label(self, row: dict) -> str:
-        return self.label(tuple(row[n] for n in self.columns))
 
     def expected(self, span: Span) -> list[str]:
         """Groups that must appear even when empty: every period of a period dimension."""
