@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "leadflow.api",
     "leadflow.reports",
     "leadflow.notify",
+    "leadflow.scoring",
     "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
     "django.contrib.auth",

@@ -9,7 +9,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponseNotAllowed
 from ninja import NinjaAPI, Router
 
-from leadflow.api import check, leads, problems, reports, tokens
+from leadflow.api import activities, check, definitions, leads, problems, reports, tokens
 from leadflow.api.auth import BearerToken, Session
 
 
@@ -67,6 +67,8 @@ api.add_router("", leads.router)
 api.add_router("", tokens.router)
 api.add_router("", reports.router)
 api.add_router("", check.router)
+api.add_router("", activities.router)
+api.add_router("", definitions.router)
 
 # Last, so it matches only what nothing above did: an unknown /api/ URL is a problem too.
 fallback = Router()

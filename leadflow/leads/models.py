@@ -145,9 +145,21 @@ class LeadDefinition(models.Model):
 
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Editable while a draft only (leadflow.scoring.definitions; a trigger, migration 0005).
     document = models.TextField(blank=True)
+    summary = models.CharField(
+        max_length=300, blank=True, help_text="What this version changes, and why."
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(null=True, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-version"]
