@@ -314,25 +314,11 @@ def available_transitions(lead: Lead, user, state: LeadState | None = None) -> l
     found = []
     for t in lifecycle.transitions_from(lead.stage):
         try:
-            lifecycle.check(t, state, user, _inputs_meeting(t, state), now)
+            lifecycle.check(t, state, user, None, now)
         except lifecycle.TransitionError:
             continue
         found.append(t)
     return found
-
-
-def _inputs_meeting(t: Transition, state: LeadState) -> Inputs:
-    """Stand-in inputs that meet every input need, to ask 'could this user do it now?'."""
-    reason = ReasonCode(code="any", kind=t.reason_kind or "", active=True)
-    assignee = None
-    if lifecycle.Need.ASSIGNEE in t.needs:
-        assignee = type("AnyMember", (), {"team_id": state.lead.owner_team_id, "is_active": True})
-    return Inputs(
-        reason=reason,
-        comment="-",
-        evidence=dict.fromkeys(lifecycle.EVIDENCE_FIELDS, "-"),
-        assignee=assignee,
-    )
 
 
 @transaction.atomic

@@ -343,8 +343,21 @@ def actor_roles(actor: User | None) -> frozenset[str]:
     return frozenset({SYSTEM}) if actor is None else actor.acting_roles
 
 
-def check(t: Transition, state: LeadState, actor: User | None, inputs: Inputs, now: datetime):
-    """Refuse the transition with a precise error, or return None when it may happen."""
+# Needs the person supplies with the request; the others are about the lead's state.
+INPUT_NEEDS = frozenset({Need.REASON, Need.COMMENT, Need.SQL_EVIDENCE, Need.ASSIGNEE})
+
+
+def check(
+    t: Transition,
+    state: LeadState,
+    actor: User | None,
+    inputs: Inputs | None,
+    now: datetime,
+):
+    """Refuse the transition with a precise error, or return None when it may happen.
+
+    With `inputs=None` the input needs (reason, comment, evidence, assignee) are not checked:
+    the question is then "may this person do it now, given the right inputs?"."""
     roles = actor_roles(actor)
     if not roles & t.roles:
         who = "leadflow itself" if actor is None else f"{actor} ({', '.join(sorted(roles))})"
@@ -355,7 +368,8 @@ def check(t: Transition, state: LeadState, actor: User | None, inputs: Inputs, n
     if actor is not None and not _in_scope(t, state, actor):
         raise Forbidden(f"{actor} does not work this lead: it belongs to {_owner_text(state)}")
     for need in t.needs:
-        _check_need(need, t, state, inputs, now)
+        if inputs is not None or need not in INPUT_NEEDS:
+            _check_need(need, t, state, inputs, now)
     for need in _unmet_state_needs(t, state):
         raise NotAllowed(f"'{t.name}' needs {need.value}")
 
