@@ -9,7 +9,7 @@ import time_machine
 from django.test import Client
 
 from leadflow.leads import actions
-from leadflow.leads.models import Decision, Stage
+from leadflow.leads.models import Decision, Lead, Stage
 from leadflow.web.testing import element, text
 
 HTMX = {"HX-Request": "true"}
@@ -208,3 +208,39 @@ def test_without_javascript_a_refused_reject_shows_the_inbox_with_the_form_and_e
     assert "<html" in response.text
     form = element(response.text, f"reject-{lead.pk}")
     assert 'data-field-error="reason"' in form
+
+
+def test_a_decision_updates_the_inbox_summary_out_of_band(world):
+    world.sdr2.out_of_office = True
+    world.sdr2.save()
+    first = world.lead_at("mql", first_name="Ann")
+    world.lead_at("mql", first_name="Bo")
+    assert text(element(client_as(world.sdr).get("/inbox/").text, "inbox-summary")) == "2 offers"
+
+    response = decide(client_as(world.sdr), first, "accept", "sal", next="/inbox/")
+    assert response.status_code == 200
+    summary = element(response.text, "inbox-summary")
+    assert 'hx-swap-oob="true"' in summary
+    assert text(summary) == "1 offer"
+    # After a row's tbody, the replacement travels in a template, as the table parser needs.
+    assert re.search(
+        r'<template>\s*(<!--.*?-->\s*)?<p class="small mb-0" id="inbox-summary"',
+        response.text,
+        re.S,
+    )
+
+
+def test_the_summary_after_a_decision_counts_the_filtered_page_it_came_from(world):
+    world.sdr2.out_of_office = True
+    world.sdr2.save()
+    hot = world.lead(first_name="Hot")
+    Lead.objects.filter(pk=hot.pk).update(priority="hot")
+    hot = actions.transition(hot.pk, "qualify", actor=world.marketing)
+    world.lead_at("mql", first_name="Normal")
+    response = decide(client_as(world.sdr), hot, "accept", "sal", next="/inbox/?priority=hot")
+    # The hot offer was the only one on that page: nothing is left to count there.
+    assert text(element(response.text, "inbox-summary")) == ""
+    response = decide(client_as(world.sdr), hot, "accept", "sal", next="/inbox/")
+    # Decided already: the row says where the lead went, and the summary counts what is left.
+    assert 'data-decision="gone"' in response.text
+    assert text(element(response.text, "inbox-summary")) == "1 offer"

@@ -45,6 +45,14 @@ def test_it_shows_the_lead_details(world):
         assert expected in details
 
 
+def test_missing_details_show_a_dash(world):
+    lead = world.lead(title="", company="", employee_count=None)
+    html = client_as(world.marketing).get(f"/leads/{lead.pk}/").text
+    details = text(element(html, "details-card"))
+    assert "Employees — Country" in details
+    assert "Title — E-mail" in details
+
+
 def test_a_lead_of_another_team_is_not_found(world):
     lead = world.lead_at("inquiry")
     response = client_as(world.sdr).get(f"/leads/{lead.pk}/")

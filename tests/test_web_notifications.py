@@ -52,9 +52,16 @@ def test_every_page_shows_the_bell_with_the_unread_count(world):
     note(world.sdr2, "Not Sam's")
     for url in ("/leads/", "/inbox/", "/notifications/"):
         html = client_as(world.sdr).get(url).text
-        nav = re.search(r'<nav aria-label="Main">.*?</nav>', html, re.S)[0]
-        assert 'href="/notifications/"' in nav
-        assert text(bell(nav)) == "2 unread"
+        # Beside the signed-in person's name, after the main navigation.
+        top = re.search(
+            r'</nav>\s*<div class="ms-auto[^"]*">\s*(<a id="bell".*?</a>)\s*'
+            r'<div class="navbar-text[^"]*" id="signed-in">',
+            html,
+            re.S,
+        )
+        assert top, "the bell is not beside the user's name"
+        assert 'href="/notifications/"' in top[1]
+        assert text(bell(top[1])) == "2 unread"
     # Nothing unread: the badge is there (for htmx to update) but hidden.
     assert " hidden>" in bell(client_as(world.ae).get("/leads/").text)
 

@@ -36,13 +36,13 @@ def test_actions_require_login(world):
     assert lead.stage == Stage.MQL
 
 
-def test_it_signs_in_and_lands_on_the_lead_list(world):
+def test_it_signs_in_and_lands_on_the_start_page_of_their_role(world):
     client = Client()
     page = client.get("/login/")
     assert '<label class="form-label" for="id_username">Username</label>' in page.text
     response = client.post("/login/", {"username": "sdr", "password": PASSWORD}, follow=True)
-    assert response.redirect_chain[-1][0] == "/leads/"
-    assert '<h1 class="h3 mb-0">Leads</h1>' in response.text
+    assert [url for url, _ in response.redirect_chain] == ["/", "/inbox/"]
+    assert '<h1 class="h3 mb-1">Inbox</h1>' in response.text
 
 
 def test_a_wrong_password_says_what_to_do(world):
@@ -65,12 +65,12 @@ def test_logout_is_a_post_form_and_signs_out(world):
     "username, expected",
     [
         ("marketing", ["Leads", "API docs"]),
-        ("marketing_manager", ["Leads", "API docs"]),
-        ("sdr", ["Leads", "API docs"]),
-        ("sales_manager", ["Leads", "API docs"]),
-        ("ae", ["Leads", "API docs"]),
-        ("field_manager", ["Leads", "API docs"]),
-        ("arbiter", ["Leads", "API docs"]),
+        ("marketing_manager", ["Team", "Leads", "API docs"]),
+        ("sdr", ["Inbox", "Leads", "API docs"]),
+        ("sales_manager", ["Team", "Leads", "API docs"]),
+        ("ae", ["Inbox", "Leads", "API docs"]),
+        ("field_manager", ["Team", "Leads", "API docs"]),
+        ("arbiter", ["Arbiter queue", "Leads", "API docs"]),
         ("admin", ["Leads", "Admin", "API docs"]),
     ],
 )
@@ -89,10 +89,23 @@ def test_navigation_links_go_to_the_pages(world):
     assert 'href="/api/docs">API docs</a>' in html
 
 
-def test_home_redirects_to_the_lead_list(world):
-    response = client_as(world.sdr).get("/")
+@pytest.mark.parametrize(
+    "username, start",
+    [
+        ("marketing", "/leads/"),
+        ("marketing_manager", "/team/"),
+        ("sdr", "/inbox/"),
+        ("ae", "/inbox/"),
+        ("sales_manager", "/team/"),
+        ("field_manager", "/team/"),
+        ("arbiter", "/arbiter/"),
+        ("admin", "/leads/"),
+    ],
+)
+def test_home_sends_each_role_to_the_page_it_works_in(world, username, start):
+    response = client_as(getattr(world, username)).get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/leads/"
+    assert response["Location"] == start
 
 
 # --- the lead list -------------------------------------------------------------------------
@@ -180,7 +193,9 @@ def test_it_pages_by_fifty_without_counting(world, django_assert_max_num_queries
     ]
     newest_first = [lead.pk for lead in reversed(created)]
     client = client_as(world.marketing)
-    with django_assert_max_num_queries(8) as queries:
+    # Session, user, their team (time zone), the filter's choices (people, teams, sources),
+    # the chosen source, the page of leads, and the notification bell's unread ids.
+    with django_assert_max_num_queries(9) as queries:
         first = client.get(f"/leads/?source={world.source.pk}").text
     assert not any("COUNT(" in q["sql"].upper() for q in queries.captured_queries)
     assert lead_links(first) == newest_first[:50]

@@ -17,7 +17,14 @@ from leadflow.leads.lifecycle import (
     Transition,
     TransitionError,
 )
-from leadflow.leads.models import CLOSED_STAGES, ReasonClass, ReasonCode, Source, Stage
+from leadflow.leads.models import (
+    CLOSED_STAGES,
+    ActivityKind,
+    ReasonClass,
+    ReasonCode,
+    Source,
+    Stage,
+)
 from leadflow.leads.routing import REP_ROLE
 
 # --- the lead list filter -----------------------------------------------------------------
@@ -73,6 +80,43 @@ def owner_choices(user: User) -> list:
         options += [(str(m.pk), str(m)) for m in members.get(team.pk, [])]
         choices.append((team.name, options))
     return choices
+
+
+# --- logging a sales activity ----------------------------------------------------------------
+
+
+class ActivityForm(forms.Form):
+    """A call, meeting or note on the lead page: the sales activities that make first touch."""
+
+    kind = forms.ChoiceField(
+        label="What happened",
+        choices=[
+            (ActivityKind.CALL, "Call"),
+            (ActivityKind.MEETING, "Meeting"),
+            (ActivityKind.NOTE, "Note"),
+        ],
+        initial=ActivityKind.CALL,
+    )
+    detail = forms.CharField(
+        required=False,
+        label="Detail",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Who you spoke to and what comes next. A note needs its text.",
+    )
+
+    required_inputs = frozenset({"kind"})  # for web/_field.html
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="id_activity_%s", **kwargs)
+        self.fields["kind"].widget.attrs["class"] = "form-select"
+        self.fields["detail"].widget.attrs["class"] = "form-control"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == ActivityKind.NOTE and not (data.get("detail") or "").strip():
+            self.add_error("detail", "Write the note: a note without text tells nobody anything.")
+        return data
 
 
 # --- one form per transition ---------------------------------------------------------------

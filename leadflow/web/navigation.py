@@ -1,5 +1,5 @@
-"""Role-aware navigation: each role sees the pages it works in, and everyone the notification
-bell with their unread count."""
+"""Role-aware navigation: each role sees the pages it works in; beside the signed-in person's
+name, everyone sees the notification bell with their unread count."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +38,11 @@ ITEMS = (
     NavItem("Inbox", "inbox", is_rep, section=frozenset({"inbox_offer", "inbox_decide"})),
     NavItem("Team", "team", is_manager, section=frozenset({"team_reassign", "team_out_of_office"})),
     NavItem("Arbiter queue", "arbiter_queue", is_arbiter, section=frozenset({"arbiter_decide"})),
-    NavItem("Leads", "lead_list", section=frozenset({"lead_detail", "lead_transition"})),
+    NavItem(
+        "Leads",
+        "lead_list",
+        section=frozenset({"lead_detail", "lead_transition", "lead_activity"}),
+    ),
     NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),
 )
@@ -69,19 +73,17 @@ def navigation(request) -> dict:
         return {"nav_items": [], "user_caption": ""}
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else None
+
+    def link(item: NavItem, label) -> dict:
+        active = current == item.url_name or current in item.section
+        return {"label": label, "url": reverse(item.url_name), "active": active}
+
     unread = unread_count(user)
-    items = [item for item in ITEMS if item.visible(user)]
     return {
         "user_caption": caption(user),
         "unread_notifications": unread,
-        "nav_items": [
-            {
-                "label": bell_label(unread) if item is BELL else item.label,
-                "url": reverse(item.url_name),
-                "active": current == item.url_name or current in item.section,
-            }
-            for item in [*items, BELL]
-        ],
+        "nav_items": [link(item, item.label) for item in ITEMS if item.visible(user)],
+        "bell": link(BELL, bell_label(unread)),
     }
 
 

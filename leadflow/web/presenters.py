@@ -1,4 +1,5 @@
-"""Read models for the pages: the lead timeline, the current hand-off, a page of rows.
+"""Read models for the pages: the lead timeline, the current hand-off, SLA clocks, a page of
+rows.
 
 They only read. Anything that changes a lead goes through `leadflow.leads.actions`.
 """
@@ -11,10 +12,14 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from leadflow.leads import lifecycle
+from leadflow.leads.business_time import BusinessCalendar
 from leadflow.leads.models import Activity, Decision, Handoff, Lead, StageChange
 from leadflow.leads.routing import DatabaseServices
 
 TIMELINE_LIMIT = 200
+# More than half of the allowed business time gone: the offer is at risk (DOMAIN.md; the
+# first reminder goes out at the same point).
+AT_RISK_FRACTION = 0.5
 
 
 def owner_label(lead: Lead) -> str:
@@ -158,6 +163,82 @@ def business_span(span: timedelta) -> str:
     if minutes:
         return f"{minutes} min"
     return "less than a minute"
+
+
+# --- SLA clocks (the inbox, the team view) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Where a deadline stands: wall-clock seconds for the live countdown, business time for
+    the sentence (the deadline counts working hours of the receiving team's calendar)."""
+
+    deadline: datetime
+    seconds_left: int  # negative once the deadline has passed
+    business: timedelta  # business time left; once past the deadline, business time overdue
+    fraction_used: float  # of the allowed business time
+
+    @property
+    def overdue(self) -> bool:
+        return self.seconds_left <= 0
+
+    @property
+    def at_risk(self) -> bool:
+        return not self.overdue and self.fraction_used > AT_RISK_FRACTION
+
+    @property
+    def status(self) -> str:
+        return "overdue" if self.overdue else "at_risk" if self.at_risk else "on_track"
+
+    @property
+    def percent_used(self) -> int:
+        return min(100, round(self.fraction_used * 100))
+
+    # What the countdown shows before its script takes over (and without JavaScript).
+    @property
+    def countdown_word(self) -> str:
+        return countdown_parts(self.seconds_left)[0]
+
+    @property
+    def countdown_time(self) -> str:
+        return countdown_parts(self.seconds_left)[1]
+
+    @property
+    def business_span(self) -> str:
+        return business_span(self.business)
+
+
+def clock(calendar: BusinessCalendar, start: datetime, deadline: datetime, now: datetime) -> Clock:
+    allowed = calendar.between(start, deadline)
+    used = calendar.between(start, now)
+    if now < deadline:
+        business = calendar.between(now, deadline)
+    else:
+        business = calendar.between(deadline, now)
+    fraction = used / allowed if allowed else (1.0 if now >= deadline else 0.0)
+    return Clock(
+        deadline=deadline,
+        seconds_left=int((deadline - now).total_seconds()),
+        business=business,
+        fraction_used=fraction,
+    )
+
+
+def countdown_parts(seconds: int) -> tuple[str, str]:
+    """('Due in', '02:14:05'), ('Due in', '1 d 02:14:05'), ('Overdue by', '00:03:10'):
+    countdown.js writes the same."""
+    word = "Due in" if seconds > 0 else "Overdue by"
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    span = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return word, f"{days} d {span}" if days else span
+
+
+def offer_clock(offer: Handoff, now: datetime, services: DatabaseServices) -> Clock:
+    """The accept-by clock of a hand-off, in its team's calendar (`services` caches it)."""
+    calendar = services.calendar(offer.offered_to_team)
+    return clock(calendar, offer.offered_at, offer.accept_by, now)
 
 
 # --- a page of rows without COUNT(*) -------------------------------------------------------

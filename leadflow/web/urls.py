@@ -14,6 +14,7 @@ urlpatterns = [
     path("leads/", views.lead_list, name="lead_list"),
     path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/transition/", views.lead_transition, name="lead_transition"),
+    path("leads/<int:pk>/activity/", views.lead_activity, name="lead_activity"),
     # The rep's inbox: one row per offer, decided in place.
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:pk>/", views_inbox.inbox_offer, name="inbox_offer"),

@@ -32,8 +32,7 @@ from leadflow.leads.models import (
 )
 from leadflow.web import presenters
 from leadflow.web.forms import COMMENT_HELP, TransitionForm
-from leadflow.web.views import _is_htmx, _sentence
-from leadflow.web.views_inbox import lead_or_404, render_fragment
+from leadflow.web.views import is_htmx, lead_or_404, render_fragment, sentence
 
 REVIEWS_PER_PAGE = 20
 
@@ -414,11 +413,11 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         data = request.POST.copy()
         data["seen_version"] = str(lead.version)
         review.form = decision_form(review, request.user, _overrule_candidates([review]), data=data)
-        review.error, review.conflict = _sentence(refusal.message), True
+        review.error, review.conflict = sentence(refusal.message), True
         return _review_response(request, review, status=refusal.status)
     except lifecycle.TransitionError as refusal:
         if not form.attach(refusal):
-            review.error = _sentence(refusal.message)
+            review.error = sentence(refusal.message)
         return _review_response(request, review, status=refusal.status)
     notice, offer = _decided_notice(done, name)
     return _outcome_response(request, done, status=200, notice=notice, offer=offer)
@@ -448,7 +447,7 @@ def _decided_notice(lead: Lead, name: str) -> tuple[str, Handoff | None]:
 
 
 def _review_response(request: HttpRequest, review: Review, *, status: int) -> HttpResponse:
-    if _is_htmx(request):
+    if is_htmx(request):
         return render_fragment(
             request, "web/_arbiter_review.html", {"review": review}, status=status
         )
@@ -473,7 +472,7 @@ def _outcome_response(
     error: bool = False,
     offer: Handoff | None = None,
 ) -> HttpResponse:
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if offer is not None:
             notice += f" Accept by {timezone.localtime(offer.accept_by):%d %b %Y, %H:%M %Z}."
         (messages.error if error else messages.success)(request, notice)

@@ -1,119 +1,44 @@
 """The rep's inbox: what is offered to them (and to their team's queue), due first, with
 Accept and Reject on each row; below it, the leads they accepted that still wait for a first
-touch. Decisions go through `actions.transition`, like the lead page's forms.
-
-The SLA clock read model (`Clock`) lives here and is shared with the manager's team view.
+touch. Decisions go through `actions.transition`, like the lead page's forms. The SLA clocks
+are `presenters.Clock`, shared with the manager's team view.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from leadflow.leads import access, actions, lifecycle
-from leadflow.leads.business_time import BusinessCalendar
+from leadflow.leads import actions, lifecycle
 from leadflow.leads.models import Decision, Handoff, Lead, Priority, Source, Stage
 from leadflow.leads.routing import DatabaseServices
 from leadflow.web import presenters
 from leadflow.web.forms import TransitionForm, reasons_by_kind
-from leadflow.web.views import _is_htmx, _row_for, _sentence
+from leadflow.web.presenters import Clock, clock, offer_clock
+from leadflow.web.views import (
+    is_htmx,
+    lead_or_404,
+    render_fragment,
+    row_for,
+    sentence,
+)
 
 OFFERS_PER_PAGE = 50
 FIRST_TOUCH_LIMIT = 50
-# More than half of the allowed business time gone: the offer is at risk (DOMAIN.md; the
-# first reminder goes out at the same point).
-AT_RISK_FRACTION = 0.5
 INBOX_TRANSITIONS = ("accept", "reject")
 OFFER_RELATED = ("lead__source", "lead__campaign", "offered_to", "offered_to_team")
-
-
-# --- SLA clocks ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Where a deadline stands: wall-clock seconds for the live countdown, business time for
-    the sentence (the deadline counts working hours of the receiving team's calendar)."""
-
-    deadline: datetime
-    seconds_left: int  # negative once the deadline has passed
-    business: timedelta  # business time left; once past the deadline, business time overdue
-    fraction_used: float  # of the allowed business time
-
-    @property
-    def overdue(self) -> bool:
-        return self.seconds_left <= 0
-
-    @property
-    def at_risk(self) -> bool:
-        return not self.overdue and self.fraction_used > AT_RISK_FRACTION
-
-    @property
-    def status(self) -> str:
-        return "overdue" if self.overdue else "at_risk" if self.at_risk else "on_track"
-
-    @property
-    def percent_used(self) -> int:
-        return min(100, round(self.fraction_used * 100))
-
-    # What the countdown shows before its script takes over (and without JavaScript).
-    @property
-    def countdown_word(self) -> str:
-        return countdown_parts(self.seconds_left)[0]
-
-    @property
-    def countdown_time(self) -> str:
-        return countdown_parts(self.seconds_left)[1]
-
-    @property
-    def business_span(self) -> str:
-        return presenters.business_span(self.business)
-
-
-def clock(calendar: BusinessCalendar, start: datetime, deadline: datetime, now: datetime) -> Clock:
-    allowed = calendar.between(start, deadline)
-    used = calendar.between(start, now)
-    if now < deadline:
-        business = calendar.between(now, deadline)
-    else:
-        business = calendar.between(deadline, now)
-    fraction = used / allowed if allowed else (1.0 if now >= deadline else 0.0)
-    return Clock(
-        deadline=deadline,
-        seconds_left=int((deadline - now).total_seconds()),
-        business=business,
-        fraction_used=fraction,
-    )
-
-
-def countdown_parts(seconds: int) -> tuple[str, str]:
-    """('Due in', '02:14:05'), ('Due in', '1 d 02:14:05'), ('Overdue by', '00:03:10'):
-    countdown.js writes the same."""
-    word = "Due in" if seconds > 0 else "Overdue by"
-    days, rest = divmod(abs(seconds), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    span = f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    return word, f"{days} d {span}" if days else span
-
-
-def offer_clock(offer: Handoff, now: datetime, services: DatabaseServices) -> Clock:
-    """The accept-by clock of a hand-off, in its team's calendar (`services` caches it)."""
-    calendar = services.calendar(offer.offered_to_team)
-    return clock(calendar, offer.offered_at, offer.accept_by, now)
 
 
 # --- what the inbox lists --------------------------------------------------------------------
@@ -286,6 +211,25 @@ def offer_row(
     return row
 
 
+@dataclass
+class Summary:
+    """The line above the offers: "3 offers · 1 overdue · 2 at risk"."""
+
+    offers: int = 0
+    overdue: int = 0
+    at_risk: int = 0
+    more: bool = False  # another page follows: the counts are this page's
+
+    @classmethod
+    def of(cls, clocks: list[Clock], page: presenters.RowPage) -> Summary:
+        return cls(
+            offers=len(clocks),
+            overdue=sum(c.overdue for c in clocks),
+            at_risk=sum(c.at_risk for c in clocks),
+            more=page.has_next,
+        )
+
+
 def first_touch_rows(user, now: datetime, services: DatabaseServices) -> list[tuple]:
     rows = []
     for offer in awaiting_first_touch(user)[:FIRST_TOUCH_LIMIT]:
@@ -338,10 +282,7 @@ def _inbox_context(request: HttpRequest, *, replace: OfferRow | None = None) -> 
         "page": page,
         "rows": rows,
         "params": params,
-        "counts": {
-            "overdue": sum(r.clock.overdue for r in rows),
-            "at_risk": sum(r.clock.at_risk for r in rows),
-        },
+        "summary": Summary.of([r.clock for r in rows], page),
         "first_touch": first_touch_rows(user, now, services),
         "next_url": request.get_full_path(),
     }
@@ -352,7 +293,7 @@ def _inbox_context(request: HttpRequest, *, replace: OfferRow | None = None) -> 
 def inbox_offer(request: HttpRequest, pk: int) -> HttpResponse:
     """One row, for htmx: `?reject=1` opens its reject form, without it the form closes."""
     lead = lead_or_404(request, pk)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         # Opened as a page: the inbox, with this row's form open if asked.
         query = f"?reject={lead.pk}#offer-{lead.pk}" if request.GET.get("reject") else ""
         return redirect(reverse("inbox") + query)
@@ -368,7 +309,7 @@ def inbox_decide(request: HttpRequest, pk: int) -> HttpResponse:
     name = request.POST.get("transition", "")
     t = None
     if name in INBOX_TRANSITIONS:
-        t = _row_for(name, request.POST.get("to", ""), lead.stage)
+        t = row_for(name, request.POST.get("to", ""), lead.stage)
     if t is None:
         return _offer_response(
             request, lead, status=400, error="This action does not exist. Reload the page."
@@ -407,11 +348,11 @@ def inbox_decide(request: HttpRequest, pk: int) -> HttpResponse:
             lead,
             status=refusal.status,
             reject_form=form if is_reject and lead.stage == t.source else None,
-            error=_sentence(refusal.message),
+            error=sentence(refusal.message),
             conflict=True,
         )
     except lifecycle.TransitionError as refusal:
-        error = None if form.attach(refusal) else _sentence(refusal.message)
+        error = None if form.attach(refusal) else sentence(refusal.message)
         return _offer_response(
             request,
             lead,
@@ -421,15 +362,27 @@ def inbox_decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     outcome = _outcome(done, t)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, outcome.notice)
         return redirect(_next_url(request))
     now = timezone.now()
-    context = {"outcome": outcome, "lead": done}
+    context = {"outcome": outcome, "lead": done, **_summary_oob(request, now)}
     if t.name == "accept":
         context["first_touch"] = first_touch_rows(request.user, now, DatabaseServices())
         context["first_touch_oob"] = True
     return render_fragment(request, "web/_inbox_outcome.html", context, status=200)
+
+
+def _summary_oob(request: HttpRequest, now: datetime) -> dict:
+    """The inbox summary as it now stands, for htmx to replace out of band once a row has
+    turned into its outcome: the page the decision came from (its filters and page number,
+    from `next`), counted again."""
+    query = QueryDict(urlsplit(_next_url(request)).query)
+    offers = InboxFilterForm(query).apply(pending_offers(request.user))
+    page = presenters.row_page(offers, query.get("page"), OFFERS_PER_PAGE)
+    services = DatabaseServices()
+    clocks = [offer_clock(offer, now, services) for offer in page.rows]
+    return {"summary": Summary.of(clocks, page), "summary_oob": True}
 
 
 def _outcome(lead: Lead, t: lifecycle.Transition) -> Outcome:
@@ -474,10 +427,16 @@ def _offer_response(
                 f"{Stage(lead.stage).label}, {presenters.owner_phrase(lead)}."
             ),
         )
-        context = {"outcome": gone, "lead": lead, "error": error, "conflict": conflict}
-        if not _is_htmx(request):
+        if not is_htmx(request):
             messages.info(request, gone.notice)
             return redirect(_next_url(request))
+        context = {
+            "outcome": gone,
+            "lead": lead,
+            "error": error,
+            "conflict": conflict,
+            **_summary_oob(request, now),
+        }
         return render_fragment(request, "web/_inbox_outcome.html", context, status=status)
     row = offer_row(
         offer,
@@ -489,25 +448,11 @@ def _offer_response(
         error=error,
         conflict=conflict,
     )
-    if not _is_htmx(request) and request.method == "POST":
+    if not is_htmx(request) and request.method == "POST":
         # Without JavaScript: the whole inbox again, this row showing its form and errors.
         context = _inbox_context(request, replace=row)
         return render_fragment(request, "web/inbox.html", context, status=status)
     return render_fragment(request, "web/_inbox_offer.html", {"row": row}, status=status)
-
-
-def render_fragment(request, template: str, context: dict, *, status: int) -> HttpResponse:
-    """Render a page or a fragment htmx swaps in; caches keep the two apart."""
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def lead_or_404(request: HttpRequest, pk: int) -> Lead:
-    try:
-        return access.lead_for(request.user, pk)
-    except access.LeadNotFound:
-        raise Http404("This lead does not exist or is not one of your team's leads.") from None
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -20,8 +20,7 @@ from leadflow.leads.models import Priority, ReasonClass, Source
 from leadflow.notify.models import Notification, Subscription, event_choices
 from leadflow.web import presenters
 from leadflow.web.navigation import unread_badge, unread_count
-from leadflow.web.views import _is_htmx
-from leadflow.web.views_inbox import render_fragment
+from leadflow.web.views import is_htmx, render_fragment
 
 NOTIFICATIONS_PER_PAGE = 30
 
@@ -193,7 +192,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("notifications")
     context = {"note": notification, "unread_badge": _badge(request)}
     return render_fragment(request, "web/_notification.html", context, status=200)
@@ -203,7 +202,7 @@ def mark_read(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     marked = request.user.notifications.mark_read()
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if marked:
             plural = "s" if marked != 1 else ""
             messages.success(request, f"Marked {marked} notification{plural} read.")
@@ -217,7 +216,7 @@ def mark_all_read(request: HttpRequest) -> HttpResponse:
 def add_subscription(request: HttpRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST)
     if not form.is_valid():
-        if not _is_htmx(request):
+        if not is_htmx(request):
             context = _context(request, form=form)
             return render_fragment(request, "web/notifications.html", context, status=422)
         context = _subscription_context(request, form=form)
@@ -227,7 +226,7 @@ def add_subscription(request: HttpRequest) -> HttpResponse:
     if subscription.filters:
         notice += f" ({'; '.join(describe_filters(subscription.filters))})"
     notice += "."
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, notice)
         return redirect("notifications")
     context = _subscription_context(request, notice=notice)
@@ -241,7 +240,7 @@ def delete_subscription(request: HttpRequest, pk: int) -> HttpResponse:
     if not deleted:
         raise Http404("This subscription does not exist or is not yours.")
     notice = "Subscription removed: you will no longer be told about those events."
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, notice)
         return redirect("notifications")
     context = _subscription_context(request, notice=notice)

@@ -22,8 +22,9 @@ from leadflow.leads import actions, lifecycle
 from leadflow.leads.models import Decision, Handoff, Lead
 from leadflow.leads.routing import REP_ROLE, DatabaseServices
 from leadflow.web.forms import TransitionForm
-from leadflow.web.views import _is_htmx, _row_for, _sentence
-from leadflow.web.views_inbox import OFFER_RELATED, Clock, lead_or_404, offer_clock, render_fragment
+from leadflow.web.presenters import Clock, offer_clock
+from leadflow.web.views import is_htmx, lead_or_404, render_fragment, row_for, sentence
+from leadflow.web.views_inbox import OFFER_RELATED
 
 
 @dataclass
@@ -158,7 +159,7 @@ def board(team: Team, now: datetime, *, show_all: bool = False) -> Board:
 def reassign_form(lead: Lead, reps: list[User], *, current=None, data=None):
     """The lead page's `reassign` form, its choices limited to the team's reps (and listed
     from `reps`, so a board of many rows asks the database once)."""
-    t = _row_for("reassign", lead.stage, lead.stage)
+    t = row_for("reassign", lead.stage, lead.stage)
     if t is None or t.name != "reassign":
         return None
     form = TransitionForm(data, transition=t, lead=lead)
@@ -231,18 +232,18 @@ def reassign(request: HttpRequest, pk: int) -> HttpResponse:
             team,
             lead_or_404(request, pk),
             status=refusal.status,
-            error=_sentence(refusal.message),
+            error=sentence(refusal.message),
             conflict=True,
         )
     except lifecycle.TransitionError as refusal:
-        error = None if form.attach(refusal) else _sentence(refusal.message)
+        error = None if form.attach(refusal) else sentence(refusal.message)
         return _row_response(request, team, lead, status=refusal.status, form=form, error=error)
 
     offer = done.handoffs.order_by("-id").first()
     notice = f"Reassigned {done} to {done.owner}."
     if offer is not None and offer.decision == Decision.PENDING:
         notice += " The deadline stays as it was."
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, notice)
         return redirect("team")
     context = {
@@ -272,7 +273,7 @@ def out_of_office(request: HttpRequest, pk: int) -> HttpResponse:
         if away
         else f"{rep} is back: new leads are offered to them again."
     )
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.success(request, notice)
         return redirect("team")
     context = {"board": board(team, timezone.now()), "reps_notice": notice, "summary_oob": True}
@@ -295,7 +296,7 @@ def _row_response(
         .select_related(*OFFER_RELATED)
         .first()
     )
-    if not _is_htmx(request):
+    if not is_htmx(request):
         messages.error(request, error or "Not done: check the form below and try again.")
         if offer is None or form is None:
             return redirect("team")
@@ -306,7 +307,7 @@ def _row_response(
     item = TeamOffer(offer, offer_clock(offer, timezone.now(), DatabaseServices()))
     item.reassign = form or reassign_form(lead, reps, current=offer.offered_to_id)
     item.error, item.conflict = error, conflict
-    if not _is_htmx(request):
+    if not is_htmx(request):
         # Without JavaScript: the whole board again, this row showing its form's errors.
         b = board(team, timezone.now(), show_all=True)
         for group in b.groups:

@@ -5,7 +5,7 @@
 (() => {
   const pad = (n) => String(n).padStart(2, "0");
 
-  // The same words as views_inbox.countdown_parts, which renders the first value.
+  // The same words as presenters.countdown_parts, which renders the first value.
   const span = (seconds) => {
     let rest = Math.abs(seconds);
     const days = Math.floor(rest / 86400);
