@@ -41,7 +41,7 @@ PG = [
 def forwards(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     for statement in {"sqlite": SQLITE, "postgresql": PG}.get(vendor, []):
-        schema_editor.execute(statement)
+        schema_editor.execute(statement, params=None)  # RAISE uses %: no interpolation
 
 
 def backwards(apps, schema_editor):
