@@ -81,6 +81,8 @@ def main() -> None:
         )
         sys.stderr.flush()
 
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = before.ru_utime + before.ru_stime
     report = generate(
         seed=args.seed,
         leads=args.leads,
@@ -92,8 +94,9 @@ def main() -> None:
     )
     sys.stderr.write("\n")
     seconds = report.total_seconds
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own_usage = resource.getrusage(resource.RUSAGE_SELF)
+    child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own, child = own_usage.ru_maxrss / 1024, child_usage.ru_maxrss / 1024
     results = {
         "database": f"{connection.vendor} {_server_version(connection)}",
         "leads": args.leads,
@@ -116,6 +119,11 @@ def main() -> None:
             "spend": report.spend_rows,
         },
         "peak_rss_mb": {"writer": round(own), "simulator": round(child)},
+        # CPU seconds: what the work costs, whatever else shares the machine.
+        "cpu_s": {
+            "writer": round(own_usage.ru_utime + own_usage.ru_stime - cpu_before, 1),
+            "simulator": round(child_usage.ru_utime + child_usage.ru_stime, 1),
+        },
         "database_mb": round(_database_bytes(connection) / 2**20),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
@@ -173,7 +181,8 @@ def _print(results: dict, seconds: float) -> None:
         total += n
         print(f"| {name} | {n:,} | {n / seconds:,.0f} |")
     print(f"| **all** | {total:,} | {total / seconds:,.0f} |")
-    rss = results["peak_rss_mb"]
+    rss, cpu = results["peak_rss_mb"], results["cpu_s"]
+    print(f"CPU: writer {cpu['writer']} s, simulator {cpu['simulator']} s")
     print(
         f"peak RSS: writer {rss['writer']} MB, simulator {rss['simulator']} MB "
         f"({results['in_flight_peak']:,} leads in the middle of their story at most); "

@@ -1,5 +1,6 @@
 """The demo company: deterministic, realistic, and written exactly as the actions would write it."""
 
+import gc
 from collections import Counter
 from datetime import datetime, time
 from decimal import Decimal
@@ -197,6 +198,22 @@ def test_the_simulation_reads_nothing_from_the_database(django_assert_num_querie
     assert sum(len(r.history) for r in runs) > 400
 
 
+@pytest.mark.django_db
+def test_the_simulation_makes_no_reference_cycles():
+    """generate() turns the cyclic garbage collector off: reference counting must do."""
+    ensure_users("demo-password")
+    world = build_world(months=24, cutoff=CUTOFF, zone=ZONE)
+    sim = Simulation(world, seed=5, total=400, ids=Ids(next_ids()), history_row=lambda row: row)
+    gc.collect()
+    gc.disable()
+    try:
+        runs = list(sim.runs())
+        del runs
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
 # --- deterministic ------------------------------------------------------------------------
 
 
@@ -311,6 +328,17 @@ def test_qualifications_record_the_active_definition():
     rows = StageChange.objects.filter(transition__in=["qualify", "recycle", "convert"])
     assert rows.exists()
     assert set(rows.values_list("definition", flat=True)) == {definition.pk}
+
+
+@pytest.mark.django_db
+def test_the_scores_are_the_scoring_engines():
+    """A full rescore at the demo's now, by the definition's engine, changes no score."""
+    from leadflow.scoring import rescore
+
+    make_demo(leads=300)
+    result = rescore.rescore(now=CUTOFF, qualify=False)
+    assert result.leads == 300
+    assert result.changed == 0
 
 
 # --- invariants ------------------------------------------------------------------------------

@@ -399,7 +399,9 @@ WEB_PAGES = (
 )
 
 # --- the lead definition v1 ---------------------------------------------------------------
-DEFINITION_VERSION = 1
+# The demo scores leads with these rules, which are leadflow's starter definition
+# (leadflow/scoring/starter.yaml, stored as the demo's v1): tests/test_definition_starter.py
+# holds the two to the same scores.
 DEFINITION_RULES: dict = {
     "fit": {
         "title_level": {
@@ -443,38 +445,6 @@ DEFINITION_RULES: dict = {
         "titles": ["Student", "Graduate Student", "MBA Candidate", "Research Assistant"],
     },
 }
-
-
-def definition_document() -> str:
-    """The definition as a short YAML document (a later issue formalises the format)."""
-    lines = [
-        "# Lead definition v1 - agreed by marketing and sales (demo company)",
-        f"version: {DEFINITION_VERSION}",
-    ]
-
-    def emit(value, indent):
-        pad = "  " * indent
-        for key, item in value.items():
-            if isinstance(item, dict):
-                lines.append(f"{pad}{_yaml_key(key)}:")
-                emit(item, indent + 1)
-            elif isinstance(item, list):
-                lines.append(f"{pad}{_yaml_key(key)}: [{', '.join(_yaml_scalar(x) for x in item)}]")
-            else:
-                lines.append(f"{pad}{_yaml_key(key)}: {_yaml_scalar(item)}")
-
-    emit(DEFINITION_RULES, 0)
-    return "\n".join(lines) + "\n"
-
-
-def _yaml_key(key: str) -> str:
-    return f'"{key}"' if not key.replace("_", "").isalnum() else key
-
-
-def _yaml_scalar(value) -> str:
-    if isinstance(value, str):
-        return f'"{value}"' if not value.replace(" ", "").replace("_", "").isalnum() else value
-    return str(value)
 
 
 # --- reasons, comments, evidence ------------------------------------------------------------

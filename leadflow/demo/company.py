@@ -213,27 +213,42 @@ def fit_score(level: str, employees: int, industry: str, country: str, free_mail
     return score + (_FIT["free_mail"] if free_mail else 0)
 
 
+def score_key(kind: str, url: str = "") -> str | None:
+    """The definition's engagement rule an activity scores under (as the scoring engine
+    matches them: the first rule whose activity kind and URL fit), or None."""
+    if kind == "web_visit":
+        return "pricing_page_visit" if "/pricing" in url else "web_visit"
+    return kind if kind in _EVENTS else None
+
+
 def engagement_score(events: list[tuple[str, datetime]], at: datetime) -> float:
-    """Decayed points per event kind, each kind capped (definition v1 "engagement")."""
+    """Decayed points per rule, each rule capped (definition v1 "engagement"), at `at`.
+
+    `events` are (rule key, when) pairs.
+    """
+    return round(score_at([(key, when.timestamp()) for key, when in events], at.timestamp()), 2)
+
+
+def score_at(events, now: float) -> float:
+    """`engagement_score` on (rule key, POSIX time, ...) tuples: the simulation's fast path."""
     per_kind: dict[str, float] = {}
-    for key, when in events:
-        if when > at:
+    for key, when, *_ in events:
+        if when > now:
             continue
-        points, _cap = _EVENTS[key]
-        age = (at - when).total_seconds()
-        per_kind[key] = per_kind.get(key, 0.0) + points * 0.5 ** (age / _HALF_LIFE)
-    return round(sum(min(v, _EVENTS[k][1]) for k, v in per_kind.items()), 2)
+        points = _EVENTS[key][0] * 0.5 ** ((now - when) / _HALF_LIFE)
+        per_kind[key] = per_kind.get(key, 0.0) + points
+    return sum(min(v, _EVENTS[k][1]) for k, v in per_kind.items())
 
 
-def undecayed(events: list[tuple[str, datetime]]) -> float:
+def undecayed(events) -> float:
     """An upper bound of the engagement score: every event counted at full points."""
     per_kind: dict[str, float] = {}
-    for key, _ in events:
+    for key, *_ in events:
         per_kind[key] = per_kind.get(key, 0.0) + _EVENTS[key][0]
     return sum(min(v, _EVENTS[k][1]) for k, v in per_kind.items())
 
 
-# --- the journey of one lead -------------------------------------------------------------------
+# --- drawing durations -----------------------------------------------------------------------
 
 
 def lognormal_minutes(rng: Random, median: float, sigma: float) -> timedelta:

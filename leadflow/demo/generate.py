@@ -19,7 +19,7 @@ import queue
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -72,6 +72,7 @@ class Report:
     write_seconds: float = 0.0  # in this process
     total_seconds: float = 0.0
     parallel: bool = False
+    fresh: bool = False  # loaded into empty tables, indexes built at the end
     in_flight_peak: int = 0  # most leads in the middle of their story at once
     trace: list | None = None  # every step, when recorded (tests replay them)
     world: DemoWorld | None = None
@@ -112,18 +113,19 @@ def generate(
 
 @contextmanager
 def _few_collections():
-    """Millions of short-lived objects, hardly any cycles: keep the cyclic GC from rescanning.
+    """No cyclic garbage collection while generating.
 
-    Without this, full collections over a heap of leads-in-flight cost as much as the work.
+    The simulation makes millions of short-lived objects and no reference cycles (a test
+    checks), so reference counting frees everything; the collector would only rescan the tens
+    of thousands of leads in the middle of their story, again and again.
     """
-    threshold = gc.get_threshold()
-    gc.freeze()  # what exists now (Django, the world) is never garbage
-    gc.set_threshold(100_000, 50, 100)
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, parallel):
@@ -144,29 +146,35 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
         parallel = leads > chunk_size and not record
     if parallel and "fork" not in multiprocessing.get_all_start_methods():
         parallel = False
-    report = Report(world=world, parallel=parallel, trace=sim.trace)
+    # Into an empty database, the whole load is one transaction without secondary indexes;
+    # otherwise each chunk commits on its own and the indexes grow as rows arrive.
+    fresh = not Lead.objects.exists()
+    report = Report(world=world, parallel=parallel, fresh=fresh, trace=sim.trace)
     chunks = _forked(sim, shape, chunk_size) if parallel else produce(sim, shape, chunk_size)
     volume: dict[tuple[int, int, int], int] = {}
-    for chunk in chunks:
-        t = time.perf_counter()
+    with transaction.atomic() if fresh else nullcontext():
+        with writer.bulk_load() if fresh else nullcontext():
+            for chunk in chunks:
+                t = time.perf_counter()
+                with transaction.atomic():
+                    _write_chunk(writer, report, chunk)
+                    if chunk.turns is not None:
+                        for user_id, at in chunk.turns.items():
+                            User.objects.filter(pk=user_id).update(last_offered_at=at)
+                report.write_seconds += time.perf_counter() - t
+                report.simulate_seconds += chunk.seconds
+                report.in_flight_peak = max(report.in_flight_peak, chunk.in_flight_peak)
+                for key, n in chunk.volume.items():
+                    volume[key] = volume.get(key, 0) + n
+                report.total_seconds = time.perf_counter() - started
+                if progress and chunk.rows[Lead]:
+                    progress(report)
+            t = time.perf_counter()
+        # Rebuilding the indexes and checking the foreign keys count as writing.
         with transaction.atomic():
-            _write_chunk(writer, report, chunk)
-            if chunk.turns is not None:
-                for user_id, at in chunk.turns.items():
-                    User.objects.filter(pk=user_id).update(last_offered_at=at)
+            report.spend_rows = _write_spend(world, volume, seed)
+            writer.finish()
         report.write_seconds += time.perf_counter() - t
-        report.simulate_seconds += chunk.seconds
-        report.in_flight_peak = max(report.in_flight_peak, chunk.in_flight_peak)
-        for key, n in chunk.volume.items():
-            volume[key] = volume.get(key, 0) + n
-        report.total_seconds = time.perf_counter() - started
-        if progress:
-            progress(report)
-    t = time.perf_counter()
-    with transaction.atomic():
-        report.spend_rows = _write_spend(world, volume, seed)
-        writer.finish()
-    report.write_seconds += time.perf_counter() - t
     report.total_seconds = time.perf_counter() - started
     return report
 

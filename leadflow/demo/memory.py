@@ -223,8 +223,11 @@ class LeadRun:
             stage_changed_at=now,
             **fields,
         )
-        lead.owner_team = self.services.team_for(Side.MARKETING, lead)
-        lead.owner = actor if actor is not None and actor.team_id == lead.owner_team_id else None
+        team = self.services.team_for(Side.MARKETING, lead)
+        owner = actor if actor is not None and actor.team_id == team.pk else None
+        # lead.owner_team = team; lead.owner = owner - without the descriptors' checks.
+        lead.__dict__["owner_team_id"], lead.__dict__["owner_id"] = team.pk, owner and owner.pk
+        lead._state.fields_cache = {"owner_team": team, "owner": owner}
         self.lead = lead
         self.history.append(
             self.history_row(

@@ -31,9 +31,10 @@ from leadflow.demo.company import (
     Picker,
     ascii_slug,
     days,
-    engagement_score,
     fit_score,
     lognormal_minutes,
+    score_at,
+    score_key,
     undecayed,
     weighted,
 )
@@ -201,7 +202,7 @@ class Journey:
         self.created, self.month = sim.arrivals.at(i, self.rng.random())
         self.run = LeadRun(i, sim.services, sim.ids, sim.history_row, sim.trace)
         self.cutoff = sim.world.cutoff
-        self.events: list[tuple[str, datetime]] = []  # engagement events, for the score
+        self.events: list[tuple] = []  # (rule, POSIX time, time): what the definition scores
         self.overrules = 0
         self.offers_made = 0
         self.owner = None
@@ -233,9 +234,7 @@ class Journey:
         """`delta` of the side's business time after `start`."""
         return self.sim.cal[side].add(start, delta)
 
-    def act(
-        self, kind, at, *, key=None, url="", actor=None, detail="", system=None, campaign=True
-    ) -> None:
+    def act(self, kind, at, *, url="", actor=None, detail="", system=None, campaign=True) -> None:
         if at > self.cutoff:
             return
         self.run.activity(
@@ -247,12 +246,18 @@ class Journey:
             actor=actor,
             detail=detail,
         )
-        if key:
-            self.events.append((key, at))
+        self.scored(kind, url, at)
 
     def sales_act(self, kind, at, actor, detail) -> None:
         if at <= self.cutoff:
             self.run.activity(kind, at, actor=actor, detail=detail)
+            self.scored(kind, "", at)
+
+    def scored(self, kind: str, url: str, at: datetime) -> None:
+        """Keep what the definition scores: (rule, POSIX time, time)."""
+        key = score_key(kind, url)
+        if key is not None:
+            self.events.append((key, at.timestamp(), at))
 
     # -- the story -------------------------------------------------------------------------
     def story(self):
@@ -273,7 +278,8 @@ class Journey:
         except Cutoff:
             pass
         self.run.set_fields(
-            fit_score=float(self.fit), engagement_score=engagement_score(self.events, self.cutoff)
+            fit_score=float(self.fit),
+            engagement_score=score_at(self.events, self.cutoff.timestamp()),
         )
 
     def person(self, created: datetime, source_index: int) -> None:
@@ -361,12 +367,11 @@ class Journey:
             self.act(
                 ActivityKind.CONTENT_DOWNLOAD,
                 t0,
-                key="content_download",
                 url="https://syndication.example.net/asset/" + ascii_slug(asset)[:40],
                 detail=asset,
             )
         elif kind == "webinar_registered":
-            self.act(ActivityKind.WEBINAR_REGISTERED, t0, key="webinar_registered")
+            self.act(ActivityKind.WEBINAR_REGISTERED, t0)
             attend = {"none": 0.35, "low": 0.55, "active": 0.8}[self.intent]
             if rng.random() < attend:
                 live = self.event_at if self.event_at and self.event_at > t0 else None
@@ -374,7 +379,6 @@ class Journey:
                 self.act(
                     ActivityKind.WEBINAR_ATTENDED,
                     at,
-                    key="webinar_attended",
                     detail="live" if live else "on demand",
                 )
         elif kind == "form_fill":
@@ -382,23 +386,18 @@ class Journey:
                 self.act(
                     ActivityKind.WEB_VISIT,
                     t0 - timedelta(minutes=5 * (n + 1)),
-                    key="web_visit",
                     url=SITE + rng.choice(catalog.WEB_PAGES),
                 )
-            self.act(ActivityKind.FORM_FILL, t0, key="form_fill", url=SITE + "/contact")
+            self.act(ActivityKind.FORM_FILL, t0, url=SITE + "/contact")
         elif kind == "email_click":
-            self.act(
-                ActivityKind.EMAIL_CLICK, t0, key="email_click", detail="Outbound sequence, step 2"
-            )
+            self.act(ActivityKind.EMAIL_CLICK, t0, detail="Outbound sequence, step 2")
             call = self.bt(Side.MARKETING, t0, lognormal_minutes(rng, 600, 0.6))
-            # The agency's call: engagement, not a rep's first touch (no actor).
-            self.act(
-                ActivityKind.CALL,
-                call,
-                key="meeting" if self.intent == "active" else None,
-                detail="Agency qualification call",
-            )
+            # The agency's call: no rep's first touch (no actor), and calls do not score.
+            self.act(ActivityKind.CALL, call, detail="Agency qualification call")
             self.agency_call = call
+            if self.intent == "active":
+                meeting = self.bt(Side.MARKETING, call, lognormal_minutes(rng, 900, 0.5))
+                self.act(ActivityKind.MEETING, meeting, detail="Intro meeting set by the agency")
         self.engage(t0, self.intent)
 
     def engage(self, t0: datetime, intent: str) -> None:
@@ -423,31 +422,28 @@ class Journey:
 
     def engagement_event(self, key: str, at: datetime) -> None:
         if key == "web_visit":
-            self.act(
-                ActivityKind.WEB_VISIT, at, key=key, url=SITE + self.rng.choice(catalog.WEB_PAGES)
-            )
+            self.act(ActivityKind.WEB_VISIT, at, url=SITE + self.rng.choice(catalog.WEB_PAGES))
         elif key == "pricing_page_visit":
-            self.act(ActivityKind.WEB_VISIT, at, key=key, url=SITE + "/pricing")
+            self.act(ActivityKind.WEB_VISIT, at, url=SITE + "/pricing")
         elif key == "content_download":
             asset = self.rng.choice(catalog.ASSETS)
             self.act(
                 ActivityKind.CONTENT_DOWNLOAD,
                 at,
-                key=key,
                 url=f"{SITE}/resources/{ascii_slug(asset)[:40]}",
                 detail=asset,
             )
         elif key == "form_fill":
-            self.act(ActivityKind.FORM_FILL, at, key=key, url=SITE + "/demo")
+            self.act(ActivityKind.FORM_FILL, at, url=SITE + "/demo")
         else:  # e-mail opens and clicks
-            self.act(key, at, key=key)
+            self.act(key, at)
 
     def qualifies_at(self, after: datetime) -> datetime | None:
         """When the scoring job first sees both MQL thresholds met, after `after`."""
         if self.fit < MQL_FIT or undecayed(self.events) < MQL_ENGAGEMENT:
             return None  # most raw leads: no need to score each event
-        for _, at in sorted(self.events, key=lambda e: e[1]):
-            if at >= after and engagement_score(self.events, at) >= MQL_ENGAGEMENT:
+        for _, ts, at in sorted(self.events, key=lambda e: e[1]):
+            if at >= after and score_at(self.events, ts) >= MQL_ENGAGEMENT:
                 # The scoring job's next run, which takes a moment per lead.
                 minutes = SCORING_MINUTES - at.minute % SCORING_MINUTES
                 seconds = self.rng.randint(5, 240)
@@ -487,7 +483,7 @@ class Journey:
             )
             return None
         if rng.random() < 0.5:
-            last = max((at for _, at in self.events), default=t0)
+            last = max((at for _, _, at in self.events), default=t0)
             at = self.bt(Side.MARKETING, last + days(rng, 20, 45), lognormal_minutes(rng, 30, 0.8))
             yield from self.do("nurture", at, actor=rng.choice(sim.marketers))
             self.nurtured_at = at
@@ -510,7 +506,6 @@ class Journey:
                 self.act(
                     ActivityKind.EMAIL_OPEN,
                     at + days(rng, 0.01, 2),
-                    key="email_open",
                     system="marketing automation",
                     campaign=False,
                 )
@@ -520,7 +515,6 @@ class Journey:
             self.act(
                 ActivityKind.WEB_VISIT,
                 at - timedelta(hours=30),
-                key="pricing_page_visit",
                 url=SITE + "/pricing",
                 system="website",
                 campaign=False,
@@ -528,7 +522,6 @@ class Journey:
             self.act(
                 ActivityKind.FORM_FILL,
                 at - timedelta(hours=2),
-                key="form_fill",
                 url=SITE + "/demo",
                 system="website",
                 campaign=False,
@@ -536,7 +529,6 @@ class Journey:
             self.act(
                 ActivityKind.WEBINAR_ATTENDED,
                 at - timedelta(hours=1),
-                key="webinar_attended",
                 system="webinar platform",
                 campaign=False,
             )

@@ -152,7 +152,7 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
     reasons = {(r.kind, r.code): r for r in ReasonCode.objects.all()}
     start = datetime.combine(month_list[0], datetime.min.time(), zone).astimezone(UTC)
     with transaction.atomic():
-        definition = _ensure_definition(start)
+        definition = _ensure_definition(start, users)
         sources = [
             Source.objects.get_or_create(name=p.name, defaults={"channel": p.channel})[0]
             for p in catalog.SOURCES
@@ -190,18 +190,38 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
     )
 
 
-def _ensure_definition(start: datetime) -> LeadDefinition:
+def _ensure_definition(start: datetime, users: dict[str, User]) -> LeadDefinition:
+    """The active definition; without one, the starter signed by both sides, as the product
+    does it (draft, proposal, a marketing and a sales manager approve), dated before the
+    demo's first month so that every qualification can record it."""
     active = LeadDefinition.active()
     if active is not None:
         return active
-    latest = LeadDefinition.objects.order_by("-version").first()
-    return LeadDefinition.objects.create(
-        version=latest.version + 1 if latest else catalog.DEFINITION_VERSION,
-        status=LeadDefinition.Status.ACTIVE,
-        document=catalog.definition_document(),
+    from leadflow.scoring import definitions
+    from leadflow.scoring.models import Approval
+
+    marketing = users["marketing"]
+    draft = definitions.create_draft(
+        actor=marketing,
+        text=definitions.STARTER.read_text(),
+        summary="The demo company's first lead definition, agreed by marketing and sales.",
+    )
+    definitions.propose(draft, actor=marketing)
+    definitions.approve(
+        draft, actor=users["marketing-manager"], comment="Fit and engagement as we target."
+    )
+    definitions.approve(
+        draft, actor=users["sales-manager"], comment="We accept leads meeting this, within a day."
+    )
+    # Signed before the demo's history begins (timestamps are not part of the frozen version).
+    LeadDefinition.objects.filter(pk=draft.pk).update(
         created_at=start - timedelta(days=45),
+        proposed_at=start - timedelta(days=30),
         activated_at=start - timedelta(days=14),
     )
+    for approval, days in zip(draft.approvals.order_by("id"), (21, 14), strict=True):
+        Approval.objects.filter(pk=approval.pk).update(approved_at=start - timedelta(days=days))
+    return LeadDefinition.objects.get(pk=draft.pk)
 
 
 def _campaign_plan(profile: catalog.SourceProfile, months: list[date], zone: ZoneInfo):
