@@ -81,6 +81,7 @@ class Match:
 
     how: str  # equals | in | range | pattern
     expected: Any  # a value, a tuple of values, (min, max), or a compiled pattern
+    do_not_call_in_templates = True  # a template reads match.describe, it does not match
 
     def __call__(self, value) -> bool:
         if value is None or value == "":

@@ -232,6 +232,11 @@ class Explanation:
     unscored_activities: int = 0
 
     @property
+    def scored_lines(self) -> list[RuleLine]:
+        """The rules some activity of the lead fell under."""
+        return [line for line in self.rule_lines if line.activities]
+
+    @property
     def fit_ok(self) -> bool:
         return self.fit >= self.fit_needed
 

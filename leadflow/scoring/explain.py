@@ -43,7 +43,7 @@ def for_lead(lead: Lead, now: datetime | None = None) -> LeadScore:
             "scores are not computed until a valid version is approved.",
         )
     history = (
-        Activity.objects.filter(lead=lead, kind__in=rules.scored_kinds)
+        Activity.objects.filter(lead=lead)
         .select_related("campaign")
         .values_list("kind", "url", "campaign__name", "campaign__external_id", "occurred_at")
     )

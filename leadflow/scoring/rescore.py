@@ -208,8 +208,8 @@ def decay(*, now: datetime | None = None, force: bool = False, chunk: int = 100_
     now = now or timezone.now()
     last = (
         ScoringRun.objects.filter(kind=ScoringRun.Kind.DECAY, status=ScoringRun.Status.DONE)
-        .order_by("-finished_at")
-        .values_list("finished_at", flat=True)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
         .first()
     )
     if not force and last is not None and now - last < DECAY_EVERY:

@@ -43,6 +43,12 @@ ITEMS = (
         "lead_list",
         section=frozenset({"lead_detail", "lead_transition", "lead_activity"}),
     ),
+    NavItem(
+        "Definitions",
+        "definition_list",
+        lambda user: user.role in (Role.MARKETING, Role.MANAGER),
+        section=frozenset({"definition_detail", "definition_diff", "definition_whatif"}),
+    ),
     NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),
 )

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from leadflow.web import views, views_arbiter, views_inbox, views_notifications, views_team
 
@@ -15,6 +15,8 @@ urlpatterns = [
     path("leads/<int:pk>/", views.lead_detail, name="lead_detail"),
     path("leads/<int:pk>/transition/", views.lead_transition, name="lead_transition"),
     path("leads/<int:pk>/activity/", views.lead_activity, name="lead_activity"),
+    # The lead definition: versions, editor, sign-off, diff, what-if.
+    path("definitions/", include("leadflow.web.views_definitions")),
     # The rep's inbox: one row per offer, decided in place.
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:pk>/", views_inbox.inbox_offer, name="inbox_offer"),
