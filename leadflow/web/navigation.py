@@ -49,6 +49,7 @@ ITEMS = (
         lambda user: user.role in (Role.MARKETING, Role.MANAGER),
         section=frozenset({"definition_detail", "definition_diff", "definition_whatif"}),
     ),
+    NavItem("Dashboards", "dashboard_home", section=frozenset({"dashboard"})),
     NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),
 )

@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from leadflow.web import views, views_arbiter, views_inbox, views_notifications, views_team
+from leadflow.web import (
+    views,
+    views_arbiter,
+    views_dashboard,
+    views_inbox,
+    views_notifications,
+    views_team,
+)
 
 urlpatterns = [
     path(
@@ -32,6 +39,9 @@ urlpatterns = [
     # The arbiter's queue.
     path("arbiter/", views_arbiter.queue, name="arbiter_queue"),
     path("arbiter/<int:pk>/decide/", views_arbiter.decide, name="arbiter_decide"),
+    # The dashboards: one per audience, the person's own at /dashboard/.
+    path("dashboard/", views_dashboard.dashboard_home, name="dashboard_home"),
+    path("dashboard/<slug:audience>/", views_dashboard.dashboard, name="dashboard"),
     # The notification centre.
     path("notifications/", views_notifications.centre, name="notifications"),
     path(
