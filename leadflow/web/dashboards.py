@@ -102,14 +102,6 @@ class Cell:
     def raw(self) -> str:
         return json.dumps(self.value)
 
-    @property
-    def numeric(self) -> bool:
-        return self.kind != "text"
-
-
-def text_cell(value: str) -> Cell:
-    return Cell(value, "text")
-
 
 @dataclass
 class Report:
