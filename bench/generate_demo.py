@@ -83,6 +83,7 @@ def main() -> None:
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = before.ru_utime + before.ru_stime
+    server_before = _server_cpu(connection)
     report = generate(
         seed=args.seed,
         leads=args.leads,
@@ -93,6 +94,8 @@ def main() -> None:
         progress=progress,
     )
     sys.stderr.write("\n")
+    server_after = _server_cpu(connection)
+    server_cpu = round(server_after - server_before, 1) if server_after and server_before else None
     seconds = report.total_seconds
     own_usage = resource.getrusage(resource.RUSAGE_SELF)
     child_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -118,12 +121,15 @@ def main() -> None:
             "accounts": report.accounts,
             "spend": report.spend_rows,
         },
-        "peak_rss_mb": {"writer": round(own), "simulator": round(child)},
+        "peak_rss_mb": {"writer": round(own), "largest child": round(child)},
         # CPU seconds: what the work costs, whatever else shares the machine.
         "cpu_s": {
+            "people": round(report.stage_cpu.get("people", 0), 1),
+            "simulation": round(report.stage_cpu.get("simulation", 0), 1),
             "writer": round(own_usage.ru_utime + own_usage.ru_stime - cpu_before, 1),
-            "simulator": round(child_usage.ru_utime + child_usage.ru_stime, 1),
+            "database server": server_cpu,
         },
+        "finish_s": round(report.finish_seconds, 1),
         "database_mb": round(_database_bytes(connection) / 2**20),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
@@ -145,6 +151,20 @@ def _fresh_postgres(url: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _server_cpu(connection) -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend, when the server runs here."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("select pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _server_version(connection) -> str:
@@ -170,7 +190,7 @@ def _database_bytes(connection) -> int:
 def _print(results: dict, seconds: float) -> None:
     print(
         f"\n{results['database']}: {results['leads']:,} leads in {seconds:.1f} s "
-        f"(simulate {results['simulate_s']} s in the forked simulator, "
+        f"(simulate {results['simulate_s']} s in the simulation process, "
         f"write {results['write_s']} s in the writer; migrate {results['migrate_s']} s, "
         f"users {results['users_s']} s before)"
     )
@@ -182,9 +202,13 @@ def _print(results: dict, seconds: float) -> None:
         print(f"| {name} | {n:,} | {n / seconds:,.0f} |")
     print(f"| **all** | {total:,} | {total / seconds:,.0f} |")
     rss, cpu = results["peak_rss_mb"], results["cpu_s"]
-    print(f"CPU: writer {cpu['writer']} s, simulator {cpu['simulator']} s")
     print(
-        f"peak RSS: writer {rss['writer']} MB, simulator {rss['simulator']} MB "
+        "CPU seconds: "
+        + ", ".join(f"{name} {value}" for name, value in cpu.items() if value is not None)
+        + f"; finishing (indexes, foreign keys, commit) {results['finish_s']} s wall"
+    )
+    print(
+        f"peak RSS: writer {rss['writer']} MB, largest child {rss['largest child']} MB "
         f"({results['in_flight_peak']:,} leads in the middle of their story at most); "
         f"database {results['database_mb']:,} MB; {results['machine']}; "
         f"load average at the end {results['load_at_end']:.2f}"

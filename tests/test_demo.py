@@ -17,9 +17,10 @@ from leadflow.accounts.models import Role, User
 from leadflow.demo import catalog
 from leadflow.demo.generate import generate
 from leadflow.demo.memory import Ids
+from leadflow.demo.people import People
 from leadflow.demo.simulate import Simulation
 from leadflow.demo.world import build_world, ensure_users, wipe
-from leadflow.demo.writer import next_ids
+from leadflow.demo.writer import RowShape, next_ids
 from leadflow.leads import actions
 from leadflow.leads.models import (
     Account,
@@ -43,6 +44,21 @@ CUTOFF = datetime.combine(datetime.fromisoformat(TODAY).date(), time(23, 59, 59)
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def simulation(seed: int, leads: int):
+    """The two stages of the simulation, without the database writer."""
+    ensure_users("demo-password")
+    world = build_world(months=24, cutoff=CUTOFF, zone=ZONE)
+    shape = RowShape(connection.vendor)
+    ids = next_ids()
+    people = People(
+        world, seed=seed, total=leads, first_account_id=ids["account"], when=shape.datetime
+    )
+    sim = Simulation(
+        world, seed=seed, ids=Ids(ids), history_row=lambda row: row, when=shape.datetime
+    )
+    return people, sim
 
 
 def make_demo(leads=300, seed=7, months=24, **kw):
@@ -189,11 +205,9 @@ def test_bulk_rows_are_the_rows_the_actions_write(routing):
 
 @pytest.mark.django_db
 def test_the_simulation_reads_nothing_from_the_database(django_assert_num_queries):
-    ensure_users("demo-password")
-    world = build_world(months=24, cutoff=CUTOFF, zone=ZONE)
-    sim = Simulation(world, seed=3, total=400, ids=Ids(next_ids()), history_row=lambda row: row)
+    people, sim = simulation(seed=3, leads=400)
     with django_assert_num_queries(0):
-        runs = list(sim.runs())
+        runs = list(sim.runs(people.stream()))
     assert len(runs) == 400
     assert sum(len(r.history) for r in runs) > 400
 
@@ -201,13 +215,11 @@ def test_the_simulation_reads_nothing_from_the_database(django_assert_num_querie
 @pytest.mark.django_db
 def test_the_simulation_makes_no_reference_cycles():
     """generate() turns the cyclic garbage collector off: reference counting must do."""
-    ensure_users("demo-password")
-    world = build_world(months=24, cutoff=CUTOFF, zone=ZONE)
-    sim = Simulation(world, seed=5, total=400, ids=Ids(next_ids()), history_row=lambda row: row)
+    people, sim = simulation(seed=5, leads=400)
     gc.collect()
     gc.disable()
     try:
-        runs = list(sim.runs())
+        runs = list(sim.runs(people.stream()))
         del runs
         assert gc.collect() == 0
     finally:

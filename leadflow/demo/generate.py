@@ -16,11 +16,12 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import queue
+import resource
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -32,6 +33,7 @@ from django.db import connection, transaction
 from leadflow.accounts.models import User
 from leadflow.demo import catalog
 from leadflow.demo.memory import Ids, LeadRun
+from leadflow.demo.people import People
 from leadflow.demo.simulate import Simulation
 from leadflow.demo.world import DemoWorld, build_world
 from leadflow.demo.writer import BulkWriter, RowShape, next_ids
@@ -74,6 +76,8 @@ class Report:
     parallel: bool = False
     fresh: bool = False  # loaded into empty tables, indexes built at the end
     in_flight_peak: int = 0  # most leads in the middle of their story at once
+    finish_seconds: float = 0.0  # after the last chunk: indexes, foreign keys, spend, commit
+    stage_cpu: dict = field(default_factory=dict)  # forked: CPU seconds of people, simulation
     trace: list | None = None  # every step, when recorded (tests replay them)
     world: DemoWorld | None = None
 
@@ -133,12 +137,16 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
     cutoff = cutoff.replace(microsecond=0)
     world = build_world(months=months, cutoff=cutoff, zone=zone)
     shape = RowShape(connection.vendor)
+    start_ids = next_ids()
+    people = People(
+        world, seed=seed, total=leads, first_account_id=start_ids["account"], when=shape.datetime
+    )
     sim = Simulation(
         world,
         seed=seed,
-        total=leads,
-        ids=Ids(next_ids()),
+        ids=Ids(start_ids),
         history_row=partial(shape.row, StageChange),
+        when=shape.datetime,
         record=record,
     )
     writer = BulkWriter(connection, shape)
@@ -150,7 +158,10 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
     # otherwise each chunk commits on its own and the indexes grow as rows arrive.
     fresh = not Lead.objects.exists()
     report = Report(world=world, parallel=parallel, fresh=fresh, trace=sim.trace)
-    chunks = _forked(sim, shape, chunk_size) if parallel else produce(sim, shape, chunk_size)
+    if parallel:
+        chunks = _forked(people, sim, shape, chunk_size, report.stage_cpu)
+    else:
+        chunks = produce(sim, shape, chunk_size, people.stream())
     volume: dict[tuple[int, int, int], int] = {}
     with transaction.atomic() if fresh else nullcontext():
         with writer.bulk_load() if fresh else nullcontext():
@@ -174,17 +185,22 @@ def _generate(seed, leads, months, cutoff, zone, chunk_size, progress, record, p
         with transaction.atomic():
             report.spend_rows = _write_spend(world, volume, seed)
             writer.finish()
-        report.write_seconds += time.perf_counter() - t
+    # Includes the commit of a fresh load, which writes out its last pages.
+    report.finish_seconds = time.perf_counter() - t
+    report.write_seconds += report.finish_seconds
     report.total_seconds = time.perf_counter() - started
     return report
 
 
-def produce(sim: Simulation, shape: RowShape, chunk_size: int) -> Iterator[Chunk]:
-    """The simulation's finished leads, `chunk_size` at a time, as rows ready to write."""
+def produce(sim: Simulation, shape: RowShape, chunk_size: int, arrivals) -> Iterator[Chunk]:
+    """The simulation's finished leads, `chunk_size` at a time, as rows ready to write.
+
+    `arrivals`: batches of `people.Newcomer`, in lead order.
+    """
     turns_before = {u.pk: u.last_offered_at for u in sim.world.all_users}
     done: list[LeadRun] = []
     t = time.perf_counter()
-    for run in sim.runs():
+    for run in sim.runs(arrivals):
         done.append(run)
         if len(done) >= chunk_size:
             chunk = _rows(sim, shape, done, time.perf_counter() - t)
@@ -220,41 +236,91 @@ class _Failed:
         self.text = text
 
 
-def _produce(sim, shape, chunk_size, out) -> None:
+class _Done:
+    """A stage's last message: the CPU seconds each stage so far used."""
+
+    def __init__(self, cpu: dict[str, float]) -> None:
+        self.cpu = cpu
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _people_process(people: People, out) -> None:
     try:
-        for chunk in produce(sim, shape, chunk_size):
-            out.put(chunk)
-        out.put(None)
+        for batch in people.stream(batch=500):
+            out.put(batch)
+        out.put(_Done({"people": _cpu()}))
     except BaseException:
         out.put(_Failed(traceback.format_exc()))
 
 
-def _forked(sim: Simulation, shape: RowShape, chunk_size: int) -> Iterator[Chunk]:
+def _received(inbox, cpu: dict[str, float]) -> Iterator[list]:
+    while True:
+        item = inbox.get()
+        if isinstance(item, _Done):
+            cpu.update(item.cpu)
+            return
+        if isinstance(item, _Failed):
+            raise RuntimeError("drawing the demo's people failed:\n" + item.text)
+        yield item
+
+
+def _simulation_process(sim, shape, chunk_size, inbox, out) -> None:
+    try:
+        cpu: dict[str, float] = {}
+        for chunk in produce(sim, shape, chunk_size, _received(inbox, cpu)):
+            out.put(chunk)
+        out.put(_Done({**cpu, "simulation": _cpu()}))
+    except BaseException:
+        out.put(_Failed(traceback.format_exc()))
+
+
+def _forked(
+    people: People, sim: Simulation, shape: RowShape, chunk_size: int, cpu: dict[str, float]
+) -> Iterator[Chunk]:
+    """Three processes in a row: people are drawn ahead of the time-ordered simulation, whose
+    chunks this process writes. Neither child touches the database. `cpu` receives the
+    children's CPU seconds."""
     context = multiprocessing.get_context("fork")
-    # Two chunks queued at most: the producer waits rather than filling memory.
-    out = context.Queue(maxsize=2)
-    child = context.Process(target=_produce, args=(sim, shape, chunk_size, out), daemon=True)
-    child.start()
+    # Bounded queues: a stage that runs ahead waits rather than filling memory.
+    newcomers, chunks = context.Queue(maxsize=8), context.Queue(maxsize=2)
+    children = [
+        context.Process(target=_people_process, args=(people, newcomers), daemon=True),
+        context.Process(
+            target=_simulation_process,
+            args=(sim, shape, chunk_size, newcomers, chunks),
+            daemon=True,
+        ),
+    ]
+    for child in children:
+        child.start()
     try:
         while True:
             try:
-                item = out.get(timeout=5)
+                item = chunks.get(timeout=5)
             except queue.Empty:
-                if not child.is_alive():
-                    raise RuntimeError(
-                        f"the demo's simulation process died (exit code {child.exitcode})"
-                    ) from None
+                for child in children:
+                    if not child.is_alive() and child.exitcode != 0:
+                        raise RuntimeError(
+                            f"a demo process died (exit code {child.exitcode})"
+                        ) from None
                 continue
-            if item is None:
+            if isinstance(item, _Done):
+                cpu.update(item.cpu)
                 break
             if isinstance(item, _Failed):
                 raise RuntimeError("the demo's simulation failed:\n" + item.text)
             yield item
-        child.join()
-    finally:
-        if child.is_alive():
-            child.kill()
+        for child in children:
             child.join()
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.kill()
+                child.join()
 
 
 def _write_chunk(writer: BulkWriter, report: Report, chunk: Chunk) -> None:

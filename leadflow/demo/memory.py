@@ -130,7 +130,6 @@ class Ids:
         self.opportunity = count(start["opportunity"])
         self.history = count(start["history"])
         self.activity = count(start["activity"])
-        self.account = count(start["account"])
 
 
 class Bare:
@@ -167,6 +166,7 @@ class Bare:
 
 
 _LEAD = Bare(Lead)
+_LEAD_RELATIONS = {f.name: f.attname for f in Lead._meta.concrete_fields if f.is_relation}
 _HISTORY = Bare(StageChange)
 
 
@@ -178,6 +178,7 @@ class LeadRun:
     """
 
     __slots__ = (
+        "when",
         "index",
         "lead",
         "offers",
@@ -197,15 +198,17 @@ class LeadRun:
         services: MemoryServices,
         ids: Ids,
         history_row: Callable[[StageChange], list],
+        when: Callable[[datetime], str],
         trace: list | None,
     ) -> None:
+        """`history_row` and `when` give history rows' and activity times' column values."""
         self.index, self.services, self.ids = index, services, ids
-        self.history_row, self.trace = history_row, trace
+        self.history_row, self.when, self.trace = history_row, when, trace
         self.lead: Lead | None = None
         self.offers: list[Handoff] = []
         self.opps: list[Opportunity] = []
         self.history: list[list] = []
-        # (kind, occurred_at, url, campaign_id, source_system, actor_id, detail)
+        # Column values but the ids: (kind, occurred_at, url, campaign, system, actor, detail)
         self.activities: list[tuple] = []
         self.review_entry: StageChange | None = None  # the latest move to in_review
 
@@ -321,8 +324,14 @@ class LeadRun:
         before = state.pending_offer
         before_rep = before.offered_to_id if before else None
         lead = self.lead
+        row, cache = lead.__dict__, lead._state.fields_cache
         for name, value in plan.lead_fields.items():
-            setattr(lead, name, value)
+            if name in _LEAD_RELATIONS:
+                # setattr through the descriptor, minus its checks: the id and the cached object.
+                row[_LEAD_RELATIONS[name]] = None if value is None else value.pk
+                cache[name] = value
+            else:
+                row[name] = value
         if plan.close_offer:
             for name, value in plan.close_offer.items():
                 setattr(state.pending_offer, name, value)
@@ -404,8 +413,9 @@ class LeadRun:
         actor=None,
         detail="",
     ) -> None:
+        kind = kind if type(kind) is str else kind.value
         self.activities.append(
-            (kind, at, url, campaign_id, system, actor.pk if actor else None, detail)
+            (kind, self.when(at), url, campaign_id, system, actor.pk if actor else None, detail)
         )
         if kind in SALES_ACTIVITY_KINDS and actor is not None:
             # A sales activity after acceptance is the hand-off's first touch.

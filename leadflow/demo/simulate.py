@@ -1,19 +1,21 @@
 """Walk every demo lead through the funnel, the steps of all leads in one time order.
 
-A `Journey` is one lead's story, written as a generator: it decides what happens next, yields
-the moment it happens, and takes the step when `Simulation.runs` resumes it at that moment. The
-loop resumes journeys in time order (ties in the order they were scheduled), so routing sees
-the reps' turns and open offers exactly as they would stand at each step, and ids follow time.
+A `Journey` is one lead's story from its arrival (a `people.Newcomer`), written as a generator:
+it decides what happens next, yields the moment it happens, and takes the step when
+`Simulation.runs` resumes it at that moment. The loop resumes journeys in time order (ties in
+the order they were scheduled), so routing sees the reps' turns and open offers exactly as they
+would stand at each step, and ids follow time.
 
-Every decision comes from the lead's own random stream (seed, lead number). A lead's rows are
-handed out once its story ends - no later step can touch them - with every row they refer to.
+Every decision comes from the lead's own random stream (seed, lead number, step). A lead's rows
+are handed out once its story ends - no later step can touch them - with every row they refer
+to.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import count
@@ -22,29 +24,20 @@ from random import Random
 from leadflow.accounts.models import Role, Side
 from leadflow.demo import catalog
 from leadflow.demo.company import (
-    BUYER_LEVEL,
-    ENGAGEMENT,
-    MQL_ENGAGEMENT,
     MQL_FIT,
-    Arrivals,
-    Companies,
-    Picker,
-    ascii_slug,
     days,
-    fit_score,
     lognormal_minutes,
     score_at,
     score_key,
-    undecayed,
     weighted,
 )
 from leadflow.demo.memory import Cutoff, Ids, LeadRun, MemoryServices
-from leadflow.demo.world import DemoWorld, demo_external_id
+from leadflow.demo.people import Newcomer, reseed
+from leadflow.demo.world import DemoWorld
 from leadflow.leads.models import (
     Account,
     ActivityKind,
     OpportunityStage,
-    Priority,
     ReasonKind,
     Stage,
     StageChange,
@@ -64,13 +57,14 @@ class Simulation:
         world: DemoWorld,
         *,
         seed: int,
-        total: int,
         ids: Ids,
         history_row: Callable[[StageChange], list],
+        when: Callable[[datetime], str],
         record: bool = False,
     ) -> None:
-        self.world, self.seed, self.total, self.ids = world, seed, total, ids
-        self.history_row = history_row
+        """`history_row` and `when` turn history rows and activity times into column values."""
+        self.world, self.seed, self.ids = world, seed, ids
+        self.history_row, self.when = history_row, when
         self.trace: list | None = [] if record else None
         self.services = MemoryServices(
             teams=world.all_teams,
@@ -81,9 +75,7 @@ class Simulation:
             definition=world.definition,
             pending=dict(world.pending),
         )
-        self.arrivals = Arrivals(total, world.months, world.zone, world.cutoff)
-        self.companies = Companies(seed, max(60, total // 8))
-        self.account_ids: dict[int, int] = {}  # company number -> account id
+        self.users = {u.pk: u for u in world.all_users}
         self.new_accounts: list[tuple[int, str, str]] = []  # rows not handed out yet
         # Counts of leads per (source, campaign, month), for the spend rows.
         self.volume: dict[tuple[int, int, int], int] = {}
@@ -93,36 +85,38 @@ class Simulation:
         )
         self.arbiter = users["arbiter"]
         self.cal = {side: self.services.calendars[team.pk] for side, team in world.teams.items()}
-        self.source_pick = Picker((i, p.share) for i, p in enumerate(catalog.SOURCES))
-        self.slot_pick = [
-            [Picker((s, s.weight) for s in month) for month in per_source]
-            for per_source in world.slots
-        ]
-        self.level_pick = [Picker(p.levels.items()) for p in catalog.SOURCES]
-        self.intent_pick = [
-            Picker(zip(("none", "low", "active"), p.intent, strict=True)) for p in catalog.SOURCES
-        ]
         # Routing rules may look at the source or campaign: then leads carry those objects.
         self.lead_objects = bool(self.services.rules)
         self.rng = Random()  # shared by the journeys, see Journey.reseed
         self.in_flight_peak = 0
 
-    def runs(self) -> Iterator[LeadRun]:
-        """Every lead's finished story, in the order the stories end."""
+    def runs(self, arrivals: Iterable[list[Newcomer]]) -> Iterator[LeadRun]:
+        """Every lead's finished story, in the order the stories end.
+
+        `arrivals`: the newcomers in lead order (hence in order of arrival), in batches.
+        """
         heap: list = []
         order = count()
+        batches = iter(arrivals)
+        waiting: Iterator[Newcomer] = iter(())
 
-        def arrive(i: int) -> None:
-            journey = Journey(self, i)
-            heapq.heappush(heap, (journey.created, next(order), journey, None))
+        def arrive() -> None:
+            nonlocal waiting
+            newcomer = next(waiting, None)
+            while newcomer is None:
+                batch = next(batches, None)
+                if batch is None:
+                    return
+                waiting = iter(batch)
+                newcomer = next(waiting, None)
+            heapq.heappush(heap, (newcomer.created, next(order), newcomer, None))
 
-        if self.total:
-            arrive(0)
+        arrive()
         while heap:
             _, _, journey, story = heapq.heappop(heap)
-            if story is None:  # the lead arrives; the next one is due no earlier
-                if journey.i + 1 < self.total:
-                    arrive(journey.i + 1)
+            if story is None:  # a lead arrives; the next one is due no earlier
+                arrive()
+                journey = Journey(self, journey)
                 story = journey.story()
             try:
                 when = next(story)
@@ -143,21 +137,9 @@ class Simulation:
         found = self.services.reps.get((team_id, Role.MANAGER))
         return found[0] if found else None
 
-    def account_id(self, k: int) -> int:
-        found = self.account_ids.get(k)
-        if found is None:
-            name, domain, *_ = self.companies.get(k)
-            found = self.account_ids[k] = next(self.ids.account)
-            self.new_accounts.append((found, name, domain))
-        return found
-
-    def account(self, k: int) -> Account:
-        name, domain, *_ = self.companies.get(k)
-        return Account(id=self.account_ids[k], name=name, domain=domain)
-
 
 class Journey:
-    """What happens to lead number i, decided step by step from its own random stream."""
+    """What happens to a lead after it arrives, decided step by step from its random stream."""
 
     # Tens of thousands of journeys wait at once: keep each small.
     __slots__ = (
@@ -165,8 +147,6 @@ class Journey:
         "i",
         "rng",
         "resumes",
-        "created",
-        "month",
         "run",
         "cutoff",
         "events",
@@ -175,44 +155,48 @@ class Journey:
         "owner",
         "profile",
         "campaign_id",
-        "event_at",
-        "company_no",
+        "account_id",
         "level",
         "junk",
         "intent",
-        "initial_intent",
+        "fit",
         "country",
         "employees",
-        "fit",
         "name",
         "company",
         "title",
         "has_phone",
-        "agency_call",
         "nurtured_at",
+        "newcomer",
     )
 
-    def __init__(self, sim: Simulation, i: int) -> None:
-        self.sim, self.i = sim, i
+    def __init__(self, sim: Simulation, newcomer: Newcomer) -> None:
+        self.sim, self.i, self.newcomer = sim, newcomer.i, newcomer
         # One generator for all journeys, reseeded from (seed, lead, step) whenever a journey
         # runs: only one runs at a time, and a waiting journey holds no 2.5 kB of state.
         self.rng = sim.rng
-        self.resumes = 0
-        self.reseed()
-        self.created, self.month = sim.arrivals.at(i, self.rng.random())
-        self.run = LeadRun(i, sim.services, sim.ids, sim.history_row, sim.trace)
+        self.resumes = newcomer.resumes  # the steps `people` drew already
+        self.run = LeadRun(newcomer.i, sim.services, sim.ids, sim.history_row, sim.when, sim.trace)
         self.cutoff = sim.world.cutoff
-        self.events: list[tuple] = []  # (rule, POSIX time, time): what the definition scores
+        self.profile = catalog.SOURCES[newcomer.source_index]
+        self.campaign_id = newcomer.campaign_id
+        traits = newcomer.traits
+        self.level, self.junk, self.intent, self.fit = (
+            traits.level,
+            traits.junk,
+            traits.intent,
+            traits.fit,
+        )
+        self.country, self.employees, self.name = traits.country, traits.employees, traits.name
+        self.company, self.title, self.has_phone = traits.company, traits.title, traits.has_phone
+        self.events: list[tuple[str, float]] = newcomer.events  # (rule, POSIX time): scored
         self.overrules = 0
         self.offers_made = 0
         self.owner = None
 
     def reseed(self) -> None:
-        self.rng.seed((self.sim.seed * 1_000_003 + self.i) * 1_000_033 + self.resumes)
+        reseed(self.rng, self.sim.seed, self.i, self.resumes)
         self.resumes += 1
-
-    def __lt__(self, other: Journey) -> bool:  # heap ties never get here; be total anyway
-        return self.i < other.i
 
     # -- stepping in time ------------------------------------------------------------------
     def do(self, name: str, now: datetime, **inputs):
@@ -234,45 +218,41 @@ class Journey:
         """`delta` of the side's business time after `start`."""
         return self.sim.cal[side].add(start, delta)
 
-    def act(self, kind, at, *, url="", actor=None, detail="", system=None, campaign=True) -> None:
+    def act(self, kind, at, *, url="", actor=None, detail="", system="leadflow") -> None:
+        """An activity after arrival (nurture e-mails, a recycled lead's visits, sales)."""
         if at > self.cutoff:
             return
-        self.run.activity(
-            kind,
-            at,
-            url=url,
-            campaign_id=self.campaign_id if campaign else None,
-            system=system or self.profile.source_system,
-            actor=actor,
-            detail=detail,
-        )
-        self.scored(kind, url, at)
-
-    def sales_act(self, kind, at, actor, detail) -> None:
-        if at <= self.cutoff:
-            self.run.activity(kind, at, actor=actor, detail=detail)
-            self.scored(kind, "", at)
-
-    def scored(self, kind: str, url: str, at: datetime) -> None:
-        """Keep what the definition scores: (rule, POSIX time, time)."""
+        self.run.activity(kind, at, url=url, system=system, actor=actor, detail=detail)
         key = score_key(kind, url)
         if key is not None:
-            self.events.append((key, at.timestamp(), at))
+            self.events.append((key, at.timestamp()))
+
+    def sales_act(self, kind, at, actor, detail) -> None:
+        self.act(kind, at, actor=actor, detail=detail)
 
     # -- the story -------------------------------------------------------------------------
     def story(self):
-        self.reseed()
-        sim, rng = self.sim, self.rng
-        source_index = sim.source_pick(rng)
-        self.profile = catalog.SOURCES[source_index]
-        slot = sim.slot_pick[source_index][self.month](rng)
-        self.campaign_id, self.event_at = slot.campaign_id, slot.event_at
-        key = (source_index, slot.campaign_id, self.month)
+        sim, newcomer = self.sim, self.newcomer
+        self.newcomer = None  # what the journey needs is copied out; let the rest go
+        sim.new_accounts.extend(newcomer.accounts)
+        key = (newcomer.source_index, newcomer.campaign_id, newcomer.month)
         sim.volume[key] = sim.volume.get(key, 0) + 1
+        fields = dict(newcomer.fields)
+        self.account_id = fields["account_id"]
+        lead = self.run.create(
+            actor=sim.users.get(newcomer.creator_id),
+            source_id=sim.world.sources[newcomer.source_index].pk,
+            now=newcomer.created,
+            **fields,
+        )
+        if sim.lead_objects:
+            lead.source = sim.world.sources[newcomer.source_index]
+            lead.campaign = sim.world.campaigns[newcomer.campaign_id]
+        if newcomer.priority != lead.priority:
+            self.run.set_fields(priority=newcomer.priority)
+        self.run.activities.extend(newcomer.activities)
         try:
-            self.person(self.created, source_index)
-            self.first_response(self.created)
-            where = yield from self.marketing(self.created)
+            where = yield from self.marketing(newcomer.first)
             while where is not None:
                 where = yield from where()
         except Cutoff:
@@ -282,213 +262,25 @@ class Journey:
             engagement_score=score_at(self.events, self.cutoff.timestamp()),
         )
 
-    def person(self, created: datetime, source_index: int) -> None:
-        rng, p, sim = self.rng, self.profile, self.sim
-        intent = sim.intent_pick[source_index](rng)
-        k = int(sim.companies.size * rng.random() ** 1.7)
-        if intent == "active" and sim.companies.get(k)[4] < 50:
-            k = int(sim.companies.size * rng.random() ** 1.7)  # buyers skew to bigger firms
-        company, domain, country, industry, employees, phone_prefix = sim.companies.get(k)
-        self.company_no = k
-        level = sim.level_pick[source_index](rng)
-        if intent == "active" and rng.random() < 0.6:
-            level = BUYER_LEVEL(rng)  # people with a project are more often its owners
-        first, last = rng.choice(catalog.FIRST_NAMES), rng.choice(catalog.LAST_NAMES)
-        junk = None
-        if level == "student":
-            junk = "student"
-        elif rng.random() < p.junk:
-            junk = weighted(rng, [("free_mail", 5), ("competitor", 1), ("fake", 2), ("student", 1)])
-            if junk == "student":
-                level = "student"
-        email_domain = domain
-        if junk == "student":
-            email_domain = rng.choice(catalog.STUDENT_DOMAINS)
-        elif junk == "free_mail":
-            email_domain = rng.choice(catalog.FREE_MAIL)
-        elif junk == "competitor":
-            n = rng.randrange(len(catalog.COMPETITORS))
-            company, email_domain = catalog.COMPETITORS[n], catalog.COMPETITOR_DOMAINS[n]
-            domain, self.company_no = email_domain, None
-        elif junk == "fake":
-            first, last = rng.choice((("Test", "Test"), ("Asdf", "Qwerty"), ("Mickey", "Mouse")))
-        pattern = rng.random()
-        fa, la = ascii_slug(first), ascii_slug(last)
-        local = f"{fa}.{la}" if pattern < 0.6 else f"{fa[0]}{la}" if pattern < 0.85 else fa
-        if junk in ("free_mail", "fake"):
-            local += str(rng.randint(1, 99))
-        if junk in ("student", "competitor", "fake"):
-            intent = "none"
-        phone = ""
-        if rng.random() >= p.missing_phone and junk != "fake":
-            if phone_prefix == "+1":
-                phone = f"+1 {rng.randint(201, 989)}-555-01{rng.randint(0, 99):02d}"
-            else:
-                phone = f"{phone_prefix} {rng.randint(10, 99)} {rng.randint(1000000, 9999999)}"
-        self.level, self.junk, self.intent = level, junk, intent
-        self.initial_intent = intent
-        self.country, self.employees = country, employees
-        self.fit = fit_score(level, employees, industry, country, junk == "free_mail")
-        self.name = f"{first} {last}"
-        self.company = company
-        self.title = rng.choice(catalog.TITLES[level])
-        self.has_phone = bool(phone)
-        creator = rng.choice(sim.marketers) if rng.random() < p.created_by_marketing else None
-        lead = self.run.create(
-            actor=creator,
-            source_id=sim.world.sources[source_index].pk,
-            now=created,
-            first_name=first,
-            last_name=last,
-            title=self.title,
-            email=f"{local}@{email_domain}",
-            phone=phone,
-            company=company,
-            domain=domain,
-            country=country,
-            industry=industry,
-            employee_count=employees,
-            external_id=demo_external_id(self.i),
-            campaign_id=self.campaign_id,
-            account_id=None if self.company_no is None else sim.account_id(self.company_no),
-        )
-        if sim.lead_objects:
-            lead.source = sim.world.sources[source_index]
-            lead.campaign = sim.world.campaigns[self.campaign_id]
-        if p.first_touch == "form_fill" and intent == "active":
-            self.run.set_fields(priority=Priority.HOT)  # asked for a demo: call within hours
-
-    def first_response(self, t0: datetime) -> None:
-        """The response that made the raw lead, and what the lead does next."""
-        rng, p = self.rng, self.profile
-        kind = p.first_touch
-        if kind == "content_download":
-            asset = rng.choice(catalog.ASSETS)
-            self.act(
-                ActivityKind.CONTENT_DOWNLOAD,
-                t0,
-                url="https://syndication.example.net/asset/" + ascii_slug(asset)[:40],
-                detail=asset,
-            )
-        elif kind == "webinar_registered":
-            self.act(ActivityKind.WEBINAR_REGISTERED, t0)
-            attend = {"none": 0.35, "low": 0.55, "active": 0.8}[self.intent]
-            if rng.random() < attend:
-                live = self.event_at if self.event_at and self.event_at > t0 else None
-                at = live or t0 + days(rng, 0.05, 3)
-                self.act(
-                    ActivityKind.WEBINAR_ATTENDED,
-                    at,
-                    detail="live" if live else "on demand",
-                )
-        elif kind == "form_fill":
-            for n in range(rng.randint(1, 3)):
-                self.act(
-                    ActivityKind.WEB_VISIT,
-                    t0 - timedelta(minutes=5 * (n + 1)),
-                    url=SITE + rng.choice(catalog.WEB_PAGES),
-                )
-            self.act(ActivityKind.FORM_FILL, t0, url=SITE + "/contact")
-        elif kind == "email_click":
-            self.act(ActivityKind.EMAIL_CLICK, t0, detail="Outbound sequence, step 2")
-            call = self.bt(Side.MARKETING, t0, lognormal_minutes(rng, 600, 0.6))
-            # The agency's call: no rep's first touch (no actor), and calls do not score.
-            self.act(ActivityKind.CALL, call, detail="Agency qualification call")
-            self.agency_call = call
-            if self.intent == "active":
-                meeting = self.bt(Side.MARKETING, call, lognormal_minutes(rng, 900, 0.5))
-                self.act(ActivityKind.MEETING, meeting, detail="Intro meeting set by the agency")
-        self.engage(t0, self.intent)
-
-    def engage(self, t0: datetime, intent: str) -> None:
-        """What the lead does after responding: more, and more telling, the closer to buying."""
-        rng = self.rng
-        n, span = {
-            "none": (rng.choice((0, 0, 1, 1, 2)), 60),
-            "low": (rng.randint(2, 5), 90),
-            "active": (rng.randint(4, 10), 25),
-        }[intent]
-        times = [t0 + days(rng, 0.02, span) for _ in range(n)]
-        kinds = [ENGAGEMENT[intent](rng) for _ in range(n)]
-        if intent == "low" and rng.random() < 0.25:
-            # Some lukewarm leads heat up: a few telling visits in a couple of days.
-            base = t0 + days(rng, 3, 60)
-            for kind in ("pricing_page_visit", "content_download", "form_fill"):
-                times.append(base)
-                kinds.append(kind)
-                base += days(rng, 0.02, 1.5)
-        for at, key in sorted(zip(times, kinds, strict=True)):
-            self.engagement_event(key, at)
-
-    def engagement_event(self, key: str, at: datetime) -> None:
-        if key == "web_visit":
-            self.act(ActivityKind.WEB_VISIT, at, url=SITE + self.rng.choice(catalog.WEB_PAGES))
-        elif key == "pricing_page_visit":
-            self.act(ActivityKind.WEB_VISIT, at, url=SITE + "/pricing")
-        elif key == "content_download":
-            asset = self.rng.choice(catalog.ASSETS)
-            self.act(
-                ActivityKind.CONTENT_DOWNLOAD,
-                at,
-                url=f"{SITE}/resources/{ascii_slug(asset)[:40]}",
-                detail=asset,
-            )
-        elif key == "form_fill":
-            self.act(ActivityKind.FORM_FILL, at, url=SITE + "/demo")
-        else:  # e-mail opens and clicks
-            self.act(key, at)
-
-    def qualifies_at(self, after: datetime) -> datetime | None:
-        """When the scoring job first sees both MQL thresholds met, after `after`."""
-        if self.fit < MQL_FIT or undecayed(self.events) < MQL_ENGAGEMENT:
-            return None  # most raw leads: no need to score each event
-        for _, ts, at in sorted(self.events, key=lambda e: e[1]):
-            if at >= after and score_at(self.events, ts) >= MQL_ENGAGEMENT:
-                # The scoring job's next run, which takes a moment per lead.
-                minutes = SCORING_MINUTES - at.minute % SCORING_MINUTES
-                seconds = self.rng.randint(5, 240)
-                return at.replace(second=0) + timedelta(minutes=minutes, seconds=seconds)
-        return None
-
     # -- marketing owns the top of the funnel ------------------------------------------------
-    def marketing(self, t0: datetime):
-        rng, p, sim = self.rng, self.profile, self.sim
-        if (
-            p.manual_qualify
-            and self.intent != "none"
-            and self.fit >= 30
-            and (rng.random() < p.manual_qualify)
-        ):
-            at = self.bt(Side.MARKETING, self.agency_call, lognormal_minutes(rng, 240, 0.5))
-            yield from self.do("qualify", at, actor=rng.choice(sim.marketers))
+    def marketing(self, first: tuple | None):
+        """Marketing's first call on the raw lead, drawn by `people`."""
+        if first is None:
+            return None  # left at inquiry: the raw leads nobody works
+        name, at, actor_id, reason, comment = first
+        yield from self.do(
+            name,
+            at,
+            actor=self.sim.users.get(actor_id),
+            reason=self.sim.reason(*reason) if reason else None,
+            comment=comment,
+        )
+        if name == "qualify":
             return self.mql
-        at = self.qualifies_at(t0)
-        if at is not None:
-            yield from self.do("qualify", at, actor=None)
-            return self.mql
-        if self.junk and rng.random() < 0.7:
-            code = {
-                "student": "student",
-                "competitor": "competitor",
-                "fake": "spam",
-                "free_mail": rng.choice(("spam", "duplicate")),
-            }[self.junk]
-            at = self.bt(Side.MARKETING, t0, days(rng, 0.1, 6))
-            yield from self.do(
-                "disqualify",
-                at,
-                actor=rng.choice(sim.marketers),
-                reason=sim.reason(ReasonKind.DISQUALIFY, code),
-                comment=catalog.DISQUALIFY_COMMENTS[code].format(domain=self.run.lead.email),
-            )
-            return None
-        if rng.random() < 0.5:
-            last = max((at for _, _, at in self.events), default=t0)
-            at = self.bt(Side.MARKETING, last + days(rng, 20, 45), lognormal_minutes(rng, 30, 0.8))
-            yield from self.do("nurture", at, actor=rng.choice(sim.marketers))
+        if name == "nurture":
             self.nurtured_at = at
             return self.nurture
-        return None  # left at inquiry: the raw leads nobody works
+        return None
 
     def nurture(self):
         rng, sim = self.rng, self.sim
@@ -500,14 +292,12 @@ class Journey:
                 at,
                 detail=f"Nurture track, e-mail {n + 1}",
                 system="marketing automation",
-                campaign=False,
             )
             if rng.random() < 0.4:
                 self.act(
                     ActivityKind.EMAIL_OPEN,
                     at + days(rng, 0.01, 2),
                     system="marketing automation",
-                    campaign=False,
                 )
         recycle = {"none": 0.02, "low": 0.12, "active": 0.35}[self.intent]
         if self.offers_made < 4 and rng.random() < recycle:
@@ -517,20 +307,17 @@ class Journey:
                 at - timedelta(hours=30),
                 url=SITE + "/pricing",
                 system="website",
-                campaign=False,
             )
             self.act(
                 ActivityKind.FORM_FILL,
                 at - timedelta(hours=2),
                 url=SITE + "/demo",
                 system="website",
-                campaign=False,
             )
             self.act(
                 ActivityKind.WEBINAR_ATTENDED,
                 at - timedelta(hours=1),
                 system="webinar platform",
-                campaign=False,
             )
             self.intent = "active" if rng.random() < 0.5 else "low"
             if self.fit >= MQL_FIT:
@@ -787,9 +574,10 @@ class Journey:
             else 320_000
         )
         amount = Decimal(int(band * math.exp(rng.gauss(0, 0.35)) / 500) * 500)
-        if self.company_no is not None:
+        if self.account_id is not None:
             # The opportunity takes the lead's account: load it, as the ORM would lazily.
-            run.lead.account = sim.account(self.company_no)
+            lead = run.lead
+            lead.account = Account(id=self.account_id, name=lead.company, domain=lead.domain)
         yield from self.do("accept", decide_at, actor=decider, amount=amount)
         self.owner = decider
         return self.opportunity
