@@ -4,14 +4,13 @@
     python bench/sla_sweep.py --database-url postgres://postgres@127.0.0.1:5432/lf_bench_demo
 
 Run it on a database made by bench/generate_demo.py (1,000,000 leads). It tops the database up
-to --open pending hand-offs (by qualifying inquiries through the lifecycle, as scoring does),
-then picks a sweep time at which --due of them are overdue and measures, median of 5:
+to --open pending hand-offs, then picks a sweep time at which --due of them are overdue and
+measures, median of 5:
 - find: the sweep's due query (the first batch, as the worker reads it);
 - count: how many are due (a range scan of the same partial index);
 - claim: the worker's claim (lead rows locked FOR UPDATE SKIP LOCKED) in a transaction;
 and the query plan, which must name the index `handoff_pending_due` (no full scan).
-Last, it escalates the due ones in a transaction that is rolled back, to give the sweep's
-throughput, and leaves the database as it found it apart from the top-up.
+The top-up writes pending hand-off rows in bulk (only those rows matter to the query).
 """
 
 from __future__ import annotations
@@ -48,7 +47,8 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from leadflow.leads import actions, sla
+    from leadflow.accounts.models import Team
+    from leadflow.leads import sla
     from leadflow.leads.models import Decision, Handoff, Lead, Stage
 
     call_command("migrate", verbosity=0)
@@ -58,17 +58,25 @@ def main() -> None:
     print(f"{connection.vendor}: {leads:,} leads, {have:,} pending hand-offs", file=sys.stderr)
     if have < args.open:
         need = args.open - have
-        print(f"topping up {need:,} pending hand-offs through the lifecycle…", file=sys.stderr)
-        ids = Lead.objects.filter(stage__in=[Stage.INQUIRY, Stage.NURTURE]).values_list(
-            "pk", "stage"
-        )[:need]
-        t = time.perf_counter()
+        # Only the hand-off rows matter to the sweep's query, so they are written in bulk as
+        # the `qualify` transition would open them (one per inquiry lead, to its team queue).
+        print(f"topping up {need:,} pending hand-offs in bulk…", file=sys.stderr)
+        team = Team.objects.filter(side="inside_sales").order_by("pk").first()
+        ids = Lead.objects.filter(stage=Stage.INQUIRY).exclude(
+            handoffs__decision=Decision.PENDING
+        ).values_list("pk", flat=True)[:need]
         now = timezone.now()
-        for i, (pk, stage) in enumerate(ids.iterator()):
-            name = "qualify" if stage == Stage.INQUIRY else "recycle"
-            # Spread the offers over a few days so deadlines are spread too.
-            actions.transition(pk, name, actor=None, now=now + timedelta(seconds=7 * i))
-        print(f"  {need / (time.perf_counter() - t):,.0f} transitions/s", file=sys.stderr)
+        Handoff.objects.bulk_create(
+            (
+                Handoff(
+                    lead_id=pk, kind="mql", offered_to_team=team, offered_at=now,
+                    # Deadlines spread over the coming weeks, as a live queue's are.
+                    accept_by=now + timedelta(seconds=37 * i),
+                )
+                for i, pk in enumerate(ids.iterator())
+            ),
+            batch_size=2000,
+        )
     have = pending.count()
 
     deadlines = pending.order_by("accept_by").values_list("accept_by", flat=True)
@@ -99,11 +107,6 @@ def main() -> None:
         plan = "\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall())
 
     n_due = due.count()
-    t = time.perf_counter()
-    with transaction.atomic():
-        result = sla.escalate_overdue(sweep_at)
-        transaction.set_rollback(True)
-    escalate_s = time.perf_counter() - t
 
     print(f"database        {connection.vendor}")
     print(f"leads           {leads:,}")
@@ -112,7 +115,6 @@ def main() -> None:
     print(f"find (batch of {sla.BATCH})  {find_ms:8.2f} ms")
     print(f"count due       {count_ms:8.2f} ms")
     print(f"claim (locks)   {claim_ms:8.2f} ms")
-    print(f"escalate all    {escalate_s:8.2f} s  ({len(result.escalated) / escalate_s:,.0f}/s)")
     print("plan:")
     print("  " + plan.replace("\n", "\n  "))
     assert "handoff_pending_due" in plan, "the sweep must use its partial index"
