@@ -32,7 +32,9 @@ def test_it_matches_leads_by_id_email_and_external_id(world):
         },
     )
     assert response.status_code == 200, response.content
-    assert response.json() == {"received": 3, "stored": 3, "refused": [], "qualified": []}
+    assert response.json() == {
+        "received": 3, "stored": 3, "refused": [], "qualified": [], "queued": []
+    }
     assert list(Activity.objects.order_by("occurred_at").values_list("lead_id", "kind")) == [
         (by_id.pk, "web_visit"),
         (by_email.pk, "email_open"),
@@ -145,7 +147,7 @@ def test_a_retried_batch_with_the_same_key_is_stored_once(world):
     first = client.post(URL, payload, content_type="application/json", headers=key)
     again = client.post(URL, payload, content_type="application/json", headers=key)
     assert first.json() == again.json() == {
-        "received": 1, "stored": 1, "refused": [], "qualified": []
+        "received": 1, "stored": 1, "refused": [], "qualified": [], "queued": []
     }
     assert Activity.objects.count() == 1
     assert ActivityBatch.objects.filter(key="batch-7").count() == 1

@@ -10,7 +10,8 @@ from django.utils import timezone
 from leadflow.api.testing import client_for, post_json
 from leadflow.leads import actions
 from leadflow.leads.models import Lead, StageChange
-from leadflow.scoring import ingest
+from leadflow.scoring import ingest, rescore
+from leadflow.scoring.models import PendingMql
 from leadflow.scoring.testing import activate
 
 FIT = {"title": "VP Sales", "employee_count": 500}  # 30 + 20 = 50 >= 40
@@ -100,3 +101,24 @@ def test_the_fit_follows_the_leads_attributes(world, django_capture_on_commit_ca
         lead.save()
     lead.refresh_from_db()
     assert (lead.fit_score, lead.stage) == (50, "mql")
+
+
+def test_a_large_import_queues_the_leads_for_the_worker(world):
+    activate()
+    lead = world.lead(**FIT)
+    gone_cold = world.lead(email="cold@acme.com", **FIT)
+    response = post_json(
+        client_for(world.marketing), "/api/activities/batch?qualify=false",
+        {"activities": [{"lead": pk, "kind": "form_fill"} for pk in (lead.pk, lead.pk,
+                                                                      gone_cold.pk,
+                                                                      gone_cold.pk)]},
+    )
+    body = response.json()
+    assert (body["qualified"], sorted(body["queued"])) == ([], sorted([lead.pk, gone_cold.pk]))
+    assert Lead.objects.get(pk=lead.pk).stage == "inquiry"
+    # Before the worker runs, marketing disqualifies one of them.
+    actions.transition(gone_cold, "disqualify", actor=world.marketing, reason="spam",
+                       comment="fake form fills")
+    assert rescore.run().qualified == 1
+    assert Lead.objects.get(pk=lead.pk).stage == "mql"
+    assert not PendingMql.objects.exists()

@@ -173,3 +173,16 @@ def test_the_vectorised_first_crossing_equals_the_replay(streams, definition):
         )
         assert found[i] == pytest.approx(expected), (i, ordered)
     assert engine.NO_RULE == -1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.floats(0, 0.999)),
+                max_size=60))
+def test_activities_are_ordered_by_lead_then_exact_time(items):
+    """Within one second too: the fast sort falls back to an exact one where it must."""
+    where = np.array([w for w, _, _ in items], dtype=np.int64)
+    at = np.array([1.7e9 + s + f for _, s, f in items])
+    order = whatif._by_lead_then_time(where, at) if items else np.zeros(0, dtype=np.int64)
+    assert list(zip(where[order].tolist(), at[order].tolist(), strict=True)) == sorted(
+        zip(where.tolist(), at.tolist(), strict=True)
+    )

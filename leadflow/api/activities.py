@@ -84,6 +84,10 @@ class BatchOut(Schema):
     qualified: list[int] = Field(
         description="Leads these activities moved to `mql` (they now meet the lead definition)."
     )
+    queued: list[int] = Field(
+        description="With qualify=false: leads that now meet the definition, which the worker "
+        "moves to `mql` within a sweep."
+    )
 
 
 class ActivityOut(Schema):
@@ -141,12 +145,16 @@ def _lead_field(payload: ActivityIn) -> str:
 
 
 @router.post("/activities/batch", response={200: BatchOut, **REFUSALS})
-def record_batch(request: HttpRequest, payload: BatchIn):
+def record_batch(request: HttpRequest, payload: BatchIn, qualify: Query[bool] = True):
     """Record up to 10,000 activities in one call. Those whose lead, campaign or actor cannot
     be found are refused one by one (`refused`, by index); the others are stored together.
 
     Send an `Idempotency-Key` header (any unique text) to make a retry safe: the same key
     from the same user gets the first answer back and stores nothing again.
+
+    Leads that now meet the MQL rule move to `mql` in the call (`qualified`). For a large
+    import send `qualify=false`: they are queued (`queued`) and the worker moves them within
+    a sweep, so the call does not wait on one lifecycle transition per lead.
     """
     key = request.headers.get(KEY_HEADER, "").strip()
     if len(key) > 100:
@@ -157,12 +165,12 @@ def record_batch(request: HttpRequest, payload: BatchIn):
             return answered.result
     events = [_event(item) for item in payload.activities]
     if not key:
-        return _batch_out(ingest.record(events, user=request.auth))
+        return _batch_out(ingest.record(events, user=request.auth, qualify=qualify))
     try:
         with transaction.atomic():
             # The key is claimed with the batch: two concurrent retries cannot both store it.
             claim = ActivityBatch.objects.create(user=request.auth, key=key, result={})
-            result = _batch_out(ingest.record(events, user=request.auth))
+            result = _batch_out(ingest.record(events, user=request.auth, qualify=qualify))
             claim.result = result
             claim.save(update_fields=["result"])
     except IntegrityError:
@@ -181,6 +189,7 @@ def _batch_out(result: ingest.Recorded) -> dict:
             {"index": r.index, "code": r.code, "detail": r.detail} for r in result.refused
         ],
         "qualified": result.qualified,
+        "queued": result.queued,
     }
 
 

@@ -1,31 +1,30 @@
 """Every lead and every activity as numpy columns, for rescoring and the what-if.
 
-Reading is the slow part (the arithmetic on 20M activities takes well under a second), so the
-queries fetch only what the definitions look at: numbers rather than text where SQL can give
-them (times as Unix seconds, activity kinds as small codes), URLs only for the kinds a rule
-filters by URL, campaigns only when a rule filters by campaign. Activities are classified under
-each definition in numpy, with each distinct URL and campaign matched once.
+Leads: the attributes the definitions look at are read in one pass and numbered by distinct
+value (a million leads share a few thousand titles, sizes and domains); each fit criterion and
+disqualifier is evaluated once per distinct value, with the engine's own functions, and spread
+to the leads by array indexing. Activities come from `snapshot` (packed columns) and are
+classified under each definition the same way: each rule tested once per distinct URL and
+campaign, then applied with numpy.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from django.db import connection
 
-from leadflow.leads.models import Activity, ActivityKind, Campaign, Lead, Source
-from leadflow.scoring import engine
+from leadflow.leads.models import Campaign, Lead, Source
+from leadflow.scoring import engine, snapshot
 from leadflow.scoring.document import CUSTOM_PREFIX, Definition
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-KINDS = tuple(ActivityKind.values)
-KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
-LEAD_CHUNK = 50_000
-ACTIVITY_CHUNK = 500_000  # ids per query: progress steps and bounded memory per fetch
+LEAD_CHUNK = 100_000
 
 
 def _quiet(what: str, done: int, total: int) -> None:
@@ -37,7 +36,10 @@ def _epoch(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"date_part('epoch', {column})"
     # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC; unixepoch() drops the fraction.
-    return f"(unixepoch({column}) + CAST(substr({column}, 20) AS REAL))"
+    return (
+        f"(unixepoch({column}) + CASE WHEN substr({column}, 20, 1) = '.' "
+        f"THEN CAST(substr({column}, 20, 7) AS REAL) ELSE 0 END)"
+    )
 
 
 # --- leads -----------------------------------------------------------------------------------
@@ -61,74 +63,90 @@ class Leads:
         return np.searchsorted(self.ids, lead_ids)
 
 
-class _Memo:
-    """A criterion's or disqualifier's answer per distinct value: a million leads share a few
-    thousand titles, industries and domains."""
+class _Numbered:
+    """A column as codes into its distinct values: values[codes] is the column. Built chunk
+    by chunk (`add`)."""
 
-    def __init__(self, compute: Callable):
-        self.compute = compute
-        self.seen: dict = {}
+    def __init__(self) -> None:
+        self.index: dict = {}
+        self.values: list = []
+        self.parts: list[np.ndarray] = []
 
-    def __call__(self, value):
+    def add(self, column: Sequence) -> None:
+        index, values = self.index, self.values
         try:
-            return self.seen[value]
-        except KeyError:
-            found = self.seen[value] = self.compute(value)
-            return found
-        except TypeError:  # an unhashable custom value (a list): not memoised
-            return self.compute(value)
+            codes = [index[v] if v in index else _new(index, values, v) for v in column]
+        except TypeError:  # an unhashable custom value (a list): numbered one by one
+            codes = [_code(index, values, v) for v in column]
+        self.parts.append(np.array(codes, dtype=np.int64))
+
+    @property
+    def codes(self) -> np.ndarray:
+        if len(self.parts) != 1:
+            self.parts = [np.concatenate(self.parts) if self.parts else np.zeros(0, np.int64)]
+        return self.parts[0]
+
+    def spread(self, compute: Callable, dtype) -> np.ndarray:
+        """compute(value) for each distinct value, as a column."""
+        table = np.array([compute(v) for v in self.values] + [compute(None)], dtype=dtype)
+        return table[self.codes]
 
 
-def _criterion_points(criterion) -> Callable:
-    def points(value) -> float:
-        for option in criterion.options:
-            if option.match(value):
-                return option.points
-        return 0.0
+def _new(index: dict, values: list, value) -> int:
+    index[value] = len(values)
+    values.append(value)
+    return index[value]
 
-    return _Memo(points)
+
+def _code(index: dict, values: list, value) -> int:
+    try:
+        return index[value] if value in index else _new(index, values, value)
+    except TypeError:
+        values.append(value)
+        return len(values) - 1
+
+
+# The SQL that reads each attribute; the email's domain part is normalised in Python.
+_COLUMNS = {
+    "title": "title",
+    "email": "email",
+    "email_domain": "CASE WHEN instr(email, '@') > 0 "
+    "THEN substr(email, instr(email, '@') + 1) ELSE '' END",
+    "domain": "domain",
+    "company": "company",
+    "country": "country",
+    "industry": "industry",
+    "employee_count": "employee_count",
+    "source": "source_id",
+    "campaign": "campaign_id",
+    "custom": "custom",
+}
+_PG_COLUMNS = {"email_domain": "split_part(email, '@', 2)", "custom": "custom::text"}
 
 
 def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -> Leads:
     """Every lead with its fit and disqualification under each definition."""
     attributes = set().union(*(d.attributes for d in definitions))
-    custom = any(a.startswith(CUSTOM_PREFIX) for a in attributes)
-    needs_dq = any(
-        d.disqualifiers.competitor_domains
-        or d.disqualifiers.free_mail_domains
-        or d.disqualifiers.student_patterns
-        for d in definitions
-    )
-    wanted = {
-        "title", "email", "domain", "company", "country", "industry", "employee_count",
-        "source_id", "campaign_id",
-    }
-    read = [c for c in sorted(wanted) if _needed(c, attributes, needs_dq)]
-    if custom:
-        read.append("custom")
-    sources = dict(Source.objects.values_list("pk", "name")) if "source" in attributes else {}
-    campaigns = (
-        dict(Campaign.objects.values_list("pk", "name")) if "campaign" in attributes else {}
-    )
-    scorers = [
-        [(c.attribute, _criterion_points(c)) for c in d.fit] for d in definitions
-    ]
-    disqualifiers = [
-        _disqualifier(d) if needs_dq else None for d in definitions
-    ]
-    total = Lead.objects.count()
-    ids: list[int] = []
-    created: list[float] = []
-    stages: list[str] = []
-    fit_stored: list[float] = []
-    engagement_stored: list[float] = []
-    fits: list[list[float]] = [[] for _ in definitions]
-    dqs: list[list[bool]] = [[] for _ in definitions]
-    table = Lead._meta.db_table
+    wanted = {a for a in attributes if not a.startswith(CUSTOM_PREFIX)}
+    if any(a.startswith(CUSTOM_PREFIX) for a in attributes):
+        wanted.add("custom")
+    dq_rules = [d.disqualifiers for d in definitions]
+    if any(r.competitor_domains or r.free_mail_domains for r in dq_rules):
+        wanted |= {"domain", "email_domain"}
+    if any(r.student_patterns for r in dq_rules):
+        wanted |= {"title", "email"}
+    names = sorted(wanted)
+    sql_of = {**_COLUMNS, **(_PG_COLUMNS if connection.vendor == "postgresql" else {})}
     select = ", ".join(
-        ["id", _epoch("created_at"), "stage", "fit_score", "engagement_score", *read]
+        ["id", _epoch("created_at"), "stage", "fit_score", "engagement_score"]
+        + [sql_of[n] for n in names]
     )
-    last = 0
+    table = Lead._meta.db_table
+    total = Lead.objects.count()
+    numbered = {name: _Numbered() for name in names if name != "email"}
+    basics: list[list] = [[] for _ in range(5)]
+    emails: list = []  # for student patterns: all distinct, so kept as they are
+    last, read = 0, 0
     with connection.cursor() as cursor:
         while True:
             cursor.execute(
@@ -138,103 +156,101 @@ def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -
             rows = cursor.fetchall()
             if not rows:
                 break
-            last = rows[-1][0]
+            last, read = rows[-1][0], read + len(rows)
             cols = list(zip(*rows, strict=True))
-            ids += cols[0]
-            created += cols[1]
-            stages += cols[2]
-            fit_stored += cols[3]
-            engagement_stored += cols[4]
-            named = dict(zip(read, cols[5:], strict=True))
-            values = _values(named, sources, campaigns)
-            for i, _definition in enumerate(definitions):
-                fit = [0.0] * len(rows)
-                for attribute, points in scorers[i]:
-                    column = values.get(attribute) or _custom(named, attribute, len(rows))
-                    fit = [f + points(v) for f, v in zip(fit, column, strict=True)]
-                fits[i] += fit
-                if disqualifiers[i] is not None:
-                    dqs[i] += disqualifiers[i](values)
+            for target, values in zip(basics, cols, strict=False):
+                target.extend(values)
+            for name, values in zip(names, cols[5:], strict=True):
+                if name == "email":
+                    emails.extend(values)
                 else:
-                    dqs[i] += [False] * len(rows)
-            progress("leads", len(ids), total)
-    progress("leads", len(ids), len(ids))
+                    numbered[name].add(values)
+            progress("leads", read, total)
+    progress("leads", read, read)
+    _name_references(numbered)
+    fits, dqs = [], []
+    for definition in definitions:
+        fit = np.zeros(read)
+        for criterion in definition.fit:
+            fit += _attribute(numbered, criterion.attribute, emails).spread(
+                lambda value, c=criterion: next(
+                    (o.points for o in c.options if o.match(value)), 0.0
+                ),
+                float,
+            )
+        fits.append(fit)
+        dqs.append(_disqualified(definition, numbered, emails, read))
     return Leads(
-        ids=np.asarray(ids, dtype=np.int64),
-        created=np.asarray(created, dtype=float),
-        stages=np.asarray(stages, dtype=object),
-        fit_score=np.asarray(fit_stored, dtype=float),
-        engagement_score=np.asarray(engagement_stored, dtype=float),
-        fit=[np.asarray(f, dtype=float) for f in fits],
-        disqualified=[np.asarray(d, dtype=bool) for d in dqs],
+        ids=np.asarray(basics[0], dtype=np.int64),
+        created=np.asarray(basics[1], dtype=float),
+        stages=np.asarray(basics[2], dtype=object),
+        fit_score=np.asarray(basics[3], dtype=float),
+        engagement_score=np.asarray(basics[4], dtype=float),
+        fit=fits,
+        disqualified=dqs,
     )
 
 
-def _needed(column: str, attributes: set[str], needs_dq: bool) -> bool:
-    if needs_dq and column in ("title", "email", "domain"):
-        return True
-    if column == "email":
-        return bool({"email", "email_domain"} & attributes)
-    if column == "source_id":
-        return "source" in attributes
-    if column == "campaign_id":
-        return "campaign" in attributes
-    return column in attributes
+def _name_references(numbered: dict[str, _Numbered]) -> None:
+    """Source and campaign ids to names, the e-mail domain normalised, as the engine reads
+    them (`engine.lead_values`)."""
+    if "source" in numbered:
+        names = dict(Source.objects.values_list("pk", "name"))
+        numbered["source"].values = [names.get(v, "") for v in numbered["source"].values]
+    if "campaign" in numbered:
+        names = dict(Campaign.objects.values_list("pk", "name"))
+        numbered["campaign"].values = [names.get(v, "") for v in numbered["campaign"].values]
+    if "email_domain" in numbered:
+        numbered["email_domain"].values = [
+            (v or "").strip().lower() for v in numbered["email_domain"].values
+        ]
+    if "domain" in numbered:
+        numbered["domain"].values = [(v or "").strip().lower() for v in numbered["domain"].values]
 
 
-def _values(named: dict, sources: dict, campaigns: dict) -> dict[str, Sequence]:
-    """The columns fit criteria and disqualifiers read, under their attribute names."""
-    domain_of = _Memo(engine.email_domain)
-    values: dict[str, Sequence] = {}
-    for name in ("title", "email", "company", "country", "industry", "employee_count"):
-        if name in named:
-            values[name] = named[name]
-    if "email" in named:
-        values["email_domain"] = [domain_of(e) for e in named["email"]]
-    if "domain" in named:
-        values["domain"] = [(d or "").strip().lower() for d in named["domain"]]
-    if "source_id" in named:
-        values["source"] = [sources.get(s, "") for s in named["source_id"]]
-    if "campaign_id" in named:
-        values["campaign"] = [campaigns.get(c, "") for c in named["campaign_id"]]
-    return values
+def _attribute(numbered: dict[str, _Numbered], attribute: str, emails: list) -> _Numbered:
+    if attribute == "email":  # a criterion on the whole address (rare): number it now
+        if "email" not in numbered:
+            numbered["email"] = _Numbered()
+            numbered["email"].add(emails)
+        return numbered["email"]
+    if not attribute.startswith(CUSTOM_PREFIX):
+        return numbered[attribute]
+    key = f"custom:{attribute}"
+    if key not in numbered:
+        raw = numbered["custom"]
+        name = attribute.removeprefix(CUSTOM_PREFIX)
+
+        def pick(text):
+            data = json.loads(text) if isinstance(text, str) else text
+            return data.get(name) if isinstance(data, dict) else None
+
+        values = [pick(v) for v in raw.values]
+        numbered[key] = _Numbered()
+        numbered[key].add([values[c] for c in raw.codes.tolist()])
+    return numbered[key]
 
 
-def _custom(named: dict, attribute: str, n: int) -> list:
-    if not attribute.startswith(CUSTOM_PREFIX) or "custom" not in named:
-        return [None] * n
-    key = attribute.removeprefix(CUSTOM_PREFIX)
-    out = []
-    for raw in named["custom"]:
-        data = json.loads(raw) if isinstance(raw, str) else raw
-        out.append(data.get(key) if isinstance(data, dict) else None)
+def _disqualified(
+    definition: Definition, numbered: dict[str, _Numbered], emails: list, n: int
+) -> np.ndarray:
+    rules = definition.disqualifiers
+    out = np.zeros(n, dtype=bool)
+    if rules.competitor_domains or rules.free_mail_domains:
+        for name in ("domain", "email_domain"):
+            out |= numbered[name].spread(
+                lambda value, name=name: bool(
+                    value and engine.disqualified(definition, {name: value})
+                ),
+                bool,
+            )
+    if rules.student_patterns:
+        # Any pattern, in the title or the address: one combined search per value.
+        either = re.compile("|".join(f"(?:{p.pattern})" for p in rules.student_patterns), re.I)
+        out |= numbered["title"].spread(lambda v: bool(v and either.search(v)), bool)
+        search = either.search
+        out |= np.fromiter((bool(e) and search(e) is not None for e in emails), bool, n)
     return out
-
-
-def _disqualifier(definition: Definition) -> Callable[[dict], list[bool]]:
-    by_domain = _Memo(lambda pair: bool(engine.disqualified(definition, {
-        "domain": pair[0], "email_domain": pair[1]})))
-    by_text = _Memo(lambda text: bool(engine.disqualified(definition, {"title": text})))
-    has_patterns = bool(definition.disqualifiers.student_patterns)
-
-    def check(values: dict) -> list[bool]:
-        n = len(values["title"])
-        domains = values.get("domain") or [""] * n
-        mails = values.get("email_domain") or [""] * n
-        titles = values["title"]
-        emails = values.get("email") or [""] * n
-        out = []
-        for domain, mail, title, email in zip(domains, mails, titles, emails, strict=True):
-            hit = by_domain((domain, mail))
-            if not hit and has_patterns:
-                hit = by_text(title or "") or bool(
-                    email and any(p.search(email) for p in definition.disqualifiers
-                                  .student_patterns)
-                )
-            out.append(hit)
-        return out
-
-    return check
 
 
 # --- activities ------------------------------------------------------------------------------
@@ -242,8 +258,8 @@ def _disqualifier(definition: Definition) -> Callable[[dict], list[bool]]:
 
 @dataclass
 class Events:
-    """Scored activities, in table order: lead id, time, and the rule each falls under in each
-    definition (engine.NO_RULE when none)."""
+    """Scored activities: lead id, time, and the rule each falls under in each definition
+    (engine.NO_RULE when none)."""
 
     lead: np.ndarray  # int64
     at: np.ndarray  # float64 Unix seconds
@@ -253,114 +269,70 @@ class Events:
         return len(self.lead)
 
 
-class _Classifier:
-    """The rule of each activity under one definition, computed per distinct (kind, URL,
-    campaign) once and applied to a chunk of activities in numpy."""
-
-    def __init__(self, definition: Definition, campaigns: dict[int, engine.Campaign]):
-        self.definition = definition
-        self.campaigns = campaigns
-        self.url_kinds = {k for r in definition.rules if r.url for k in r.kinds}
-        self.by_kind = np.full(len(KINDS), engine.NO_RULE, dtype=np.int16)
-        # A kind whose first matching rule needs no URL or campaign is decided by its kind.
-        self.simple = np.zeros(len(KINDS), dtype=bool)
-        for code, kind in enumerate(KINDS):
-            for i, rule in enumerate(definition.rules):
-                if kind in rule.kinds:
-                    if rule.url is None and rule.campaign is None:
-                        self.by_kind[code] = i
-                        self.simple[code] = True
-                    break
-            else:
-                self.simple[code] = True  # no rule: NO_RULE
-        self.memo: dict[tuple, int] = {}
-
-    def classify(self, kinds: np.ndarray, urls: Sequence, campaign_ids: Sequence) -> np.ndarray:
-        out = self.by_kind[kinds]
-        hard = np.flatnonzero(~self.simple[kinds])
-        for i in hard:
-            code = int(kinds[i])
-            key = (code, urls[i] if KINDS[code] in self.url_kinds else None, campaign_ids[i])
-            rule = self.memo.get(key)
-            if rule is None:
-                rule = self.memo[key] = engine.rule_index(
-                    self.definition,
-                    KINDS[code],
-                    key[1] or "",
-                    self.campaigns.get(campaign_ids[i]),
-                )
-            out[i] = rule
+def classify(definition: Definition, columns: snapshot.Columns, campaigns) -> np.ndarray:
+    """The rule each activity falls under (its first matching one), or NO_RULE: each rule's
+    URL and campaign tests run once per distinct URL and campaign, with the engine's match."""
+    # A kind whose first rule has no URL or campaign test is decided by its kind alone.
+    by_kind = np.full(len(snapshot.KINDS) + 1, engine.NO_RULE, dtype=np.int16)  # [-1]: unknown
+    tested = np.zeros(len(snapshot.KINDS) + 1, dtype=bool)
+    for code, kind in enumerate(snapshot.KINDS):
+        for i, rule in enumerate(definition.rules):
+            if kind in rule.kinds:
+                if rule.url is None and rule.campaign is None:
+                    by_kind[code] = i
+                else:
+                    tested[code] = True
+                break
+    out = by_kind[columns.kind]
+    hard = np.flatnonzero(tested[columns.kind])
+    if not len(hard):
         return out
+    kind, url, campaign = columns.kind[hard], columns.url[hard], columns.campaign[hard]
+    found = np.full(len(hard), engine.NO_RULE, dtype=np.int16)
+    open_ = np.ones(len(hard), dtype=bool)
+    for i, rule in enumerate(definition.rules):
+        kinds = np.array([k in rule.kinds for k in snapshot.KINDS] + [False])
+        hit = open_ & kinds[kind]  # kind -1 (unknown) reads the trailing False
+        if rule.url is not None:
+            ok = np.array([bool(u) and rule.url(u) for u in columns.urls] + [False])
+            hit &= ok[url]  # NO_URL (-1) reads the trailing False
+        if rule.campaign is not None:
+            ok = np.zeros(int(columns.campaign.max(initial=0)) + 1, dtype=bool)
+            for pk, c in campaigns.items():
+                if pk < len(ok):
+                    ok[pk] = bool(rule.campaign(c.name) or rule.campaign(c.external_id))
+            hit &= ok[campaign]
+        found[hit] = i
+        open_ &= ~hit
+    out[hard] = found
+    return out
 
 
 def load_events(
     definitions: Sequence[Definition],
     progress: Progress = _quiet,
     until: float | None = None,
+    rebuild: bool = False,
 ) -> Events:
     """Every activity some definition scores (optionally only those before `until`)."""
-    kinds = set().union(*(d.scored_kinds for d in definitions))
-    empty = Events(
-        np.zeros(0, np.int64), np.zeros(0, float), [np.zeros(0, np.int16) for _ in definitions]
-    )
-    if not kinds:
-        return empty
-    url_kinds = sorted({k for d in definitions for r in d.rules if r.url for k in r.kinds})
+    columns = snapshot.load(progress, rebuild=rebuild)
+    progress("activities", len(columns), len(columns))
     by_campaign = any(r.campaign for d in definitions for r in d.rules)
     campaigns = {
         pk: engine.Campaign(name, external or "")
         for pk, name, external in Campaign.objects.values_list("pk", "name", "external_id")
     } if by_campaign else {}
-    classifiers = [_Classifier(d, campaigns) for d in definitions]
-    table = Activity._meta.db_table
-    code = "CASE kind " + " ".join(f"WHEN '{k}' THEN {KIND_CODE[k]}" for k in sorted(kinds))
-    code += " END"
-    in_kinds = ", ".join(f"'{k}'" for k in sorted(kinds))
-    url = (
-        f"CASE WHEN kind IN ({', '.join(repr(k) for k in url_kinds)}) THEN url END"
-        if url_kinds
-        else "NULL"
-    )
-    campaign = "campaign_id" if by_campaign else "NULL"
-    where = f"kind IN ({in_kinds}) AND id > %s AND id <= %s"
-    params_until: list = []
+    rules = [classify(d, columns, campaigns) for d in definitions]
+    keep = np.zeros(len(columns), dtype=bool)
+    for r in rules:
+        keep |= r != engine.NO_RULE
     if until is not None:
-        where += " AND occurred_at < %s"
-        params_until = [connection.ops.adapt_datetimefield_value(_as_datetime(until))]
-    sql = f"SELECT lead_id, {_epoch('occurred_at')}, {code}, {url}, {campaign} FROM {table} "
-    sql += f"WHERE {where}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")
-        top = cursor.fetchone()[0]
-        parts_lead, parts_at, parts_rules = [], [], [[] for _ in definitions]
-        for start in range(0, top, ACTIVITY_CHUNK):
-            cursor.execute(sql, [start, start + ACTIVITY_CHUNK, *params_until])
-            rows = cursor.fetchall()
-            progress("activities", min(start + ACTIVITY_CHUNK, top), top)
-            if not rows:
-                continue
-            leads, ats, codes, urls, campaign_ids = zip(*rows, strict=True)
-            codes = np.asarray(codes, dtype=np.int16)
-            rules = [c.classify(codes, urls, campaign_ids) for c in classifiers]
-            keep = np.zeros(len(codes), dtype=bool)
-            for r in rules:
-                keep |= r != engine.NO_RULE
-            parts_lead.append(np.asarray(leads, dtype=np.int64)[keep])
-            parts_at.append(np.asarray(ats, dtype=float)[keep])
-            for i, r in enumerate(rules):
-                parts_rules[i].append(r[keep])
-    progress("activities", top, top)
-    if not parts_lead:
-        return empty
+        keep &= columns.at < until
     return Events(
-        lead=np.concatenate(parts_lead),
-        at=np.concatenate(parts_at),
-        rules=[np.concatenate(p) for p in parts_rules],
+        lead=columns.lead[keep].astype(np.int64),
+        at=columns.at[keep],
+        rules=[r[keep] for r in rules],
     )
-
-
-def _as_datetime(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, tz=UTC)
 
 
 # --- engagement arithmetic -------------------------------------------------------------------
@@ -384,3 +356,31 @@ def engagement_now(
         ).reshape(len(leads), n_rules)
     caps = np.array([r.cap_value for r in definition.rules] or [np.inf])
     return np.minimum(sums, caps).sum(axis=1), sums
+
+
+def load_both(
+    definitions: Sequence[Definition],
+    progress: Progress = _quiet,
+    until: float | None = None,
+    rebuild: bool = False,
+) -> tuple[Leads, Events]:
+    """Leads and activities, the leads read on a second connection meanwhile when that is
+    safe: outside a transaction (inside one, as in tests, a second connection would not see
+    its rows). numpy and the drivers release the GIL for much of the work."""
+    if connection.in_atomic_block:
+        return load_leads(definitions, progress), load_events(definitions, progress, until,
+                                                               rebuild)
+
+    def leads_on_own_connection() -> Leads:
+        try:
+            return load_leads(definitions)
+        finally:
+            connection.close()  # this thread's connection
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        leads = pool.submit(leads_on_own_connection)
+        events = load_events(definitions, progress, until, rebuild)
+        progress("leads", 0, 1)
+        found = leads.result()
+        progress("leads", 1, 1)
+    return found, events

@@ -84,11 +84,14 @@ def score_activities(
 
     lead_ids = sorted(by_lead)
     leads = _lock_leads(lead_ids)
+    where, params = bulk.any_of("lead_id", lead_ids)
     states = {
         pk: (definition_id, reference, sums)
-        for pk, definition_id, reference, sums in LeadEngagement.objects.filter(
-            lead_id__in=lead_ids
-        ).values_list("lead_id", "definition_id", "reference", "sums")
+        for pk, definition_id, reference, sums in bulk.rows(
+            "SELECT lead_id, definition_id, reference, sums FROM "
+            f"{LeadEngagement._meta.db_table} WHERE {where}",
+            params,
+        )
     }
     stale = [pk for pk in lead_ids if states.get(pk, (None,))[0] != scoring.row.pk]
     rebuilt = _rebuild(scoring, stale)
@@ -129,10 +132,13 @@ def score_activities(
 def _lock_leads(ids: Sequence[int]) -> dict[int, tuple[str, float]]:
     """{id: (stage, fit score)}, the rows locked in id order so concurrent batches cannot
     deadlock (SQLite writers are serialised by the database lock already)."""
-    rows = Lead.objects.filter(pk__in=ids).order_by("pk")
-    if connection.vendor == "postgresql":
-        rows = rows.select_for_update(no_key=True)
-    return {pk: (stage, fit) for pk, stage, fit in rows.values_list("pk", "stage", "fit_score")}
+    where, params = bulk.any_of("id", ids)
+    lock = " FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+    found = bulk.rows(
+        f"SELECT id, stage, fit_score FROM {Lead._meta.db_table} WHERE {where} ORDER BY id{lock}",
+        params,
+    )
+    return {pk: (stage, fit) for pk, stage, fit in found}
 
 
 def _whole(ids: list[int]) -> list[Lead]:

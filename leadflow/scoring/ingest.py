@@ -34,6 +34,7 @@ from leadflow.leads.models import (
 )
 from leadflow.scoring import bulk, incremental
 from leadflow.scoring.incremental import NewActivity
+from leadflow.scoring.models import PendingMql
 
 MAX_BATCH = 10_000
 # A sending system's clock may run a little ahead; an activity further in the future is a bug.
@@ -74,6 +75,7 @@ class Recorded:
     stored: int = 0
     refused: list[Refusal] = field(default_factory=list)
     qualified: list[int] = field(default_factory=list)  # leads moved to mql by these activities
+    queued: list[int] = field(default_factory=list)  # leads the worker will move (qualify=False)
     activity: Activity | None = None  # the one stored, for a single event
 
 
@@ -86,8 +88,13 @@ def may_record(user: User) -> QuerySet[Lead]:
     raise Forbidden(f"{user} ({user.get_role_display()}) may not record activities")
 
 
-def record(events: Sequence[Event], *, user: User, now: datetime | None = None) -> Recorded:
-    """Store the events that name a lead, campaign and actor that exist; refuse the others."""
+def record(
+    events: Sequence[Event], *, user: User, now: datetime | None = None, qualify: bool = True
+) -> Recorded:
+    """Store the events that name a lead, campaign and actor that exist; refuse the others.
+    Leads that now meet the MQL rule are moved to mql after the commit, or, with
+    `qualify=False` (large imports: each move is a full lifecycle transition), queued for the
+    worker, in the same transaction."""
     if len(events) > MAX_BATCH:
         raise ValueError(f"at most {MAX_BATCH:,} activities per call")
     now = now or timezone.now()
@@ -125,8 +132,16 @@ def record(events: Sequence[Event], *, user: User, now: datetime | None = None) 
         )
         bulk.insert_activities(rows)
         _first_touches(rows)
+        if not qualify and candidates:
+            PendingMql.objects.bulk_create(
+                [PendingMql(lead_id=pk, noted_at=now) for pk in candidates],
+                ignore_conflicts=True,
+            )
     result.stored = len(rows)
-    result.qualified = incremental.qualify(candidates)
+    if qualify:
+        result.qualified = incremental.qualify(candidates)
+    else:
+        result.queued = candidates
     return result
 
 
@@ -187,8 +202,15 @@ def _match_leads(leads: QuerySet[Lead], events: Sequence[Event]) -> dict[int, in
         {e.external_id for e in events if e.lead is None and not e.email and e.external_id}
     )
     found_ids: set[int] = set()
-    for chunk in _chunks(ids):
-        found_ids.update(leads.filter(pk__in=chunk).values_list("pk", flat=True))
+    if ids and not leads.query.where:  # every lead: one raw query, not 10,000 ORM lookups
+        where, params = bulk.any_of("id", ids)
+        found_ids.update(
+            pk for (pk,) in bulk.rows(f"SELECT id FROM {Lead._meta.db_table} WHERE {where}",
+                                      params)
+        )
+    else:
+        for chunk in _chunks(ids):
+            found_ids.update(leads.filter(pk__in=chunk).values_list("pk", flat=True))
     by_email: dict[str, int] = {}
     if emails:
         # As written, in lower case, or with the domain in lower case: the forms systems send.

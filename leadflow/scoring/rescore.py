@@ -26,7 +26,7 @@ from leadflow.scoring import active as active_definition
 from leadflow.scoring import bulk, columns, engine, incremental
 from leadflow.scoring.active import Scoring
 from leadflow.scoring.columns import Progress
-from leadflow.scoring.models import LeadEngagement, ScoringRun
+from leadflow.scoring.models import LeadEngagement, PendingMql, ScoringRun
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ def rescore(
     now: datetime | None = None,
     progress: Progress = _quiet,
     qualify: bool = True,
+    rebuild: bool = False,
 ) -> Rescored:
     """Score every lead against `row` (default: the active version). DocumentInvalid if its
     document cannot be read."""
@@ -73,10 +74,8 @@ def rescore(
     now_ts = (now or timezone.now()).timestamp()
     clock = {"start": time.perf_counter()}
 
-    leads = columns.load_leads([rules], progress)
-    clock["leads"] = time.perf_counter()
-    events = columns.load_events([rules], progress)
-    clock["activities"] = time.perf_counter()
+    leads, events = columns.load_both([rules], progress, rebuild=rebuild)
+    clock["read"] = time.perf_counter()
     engagement, sums = columns.engagement_now(rules, leads, events, events.rules[0], now_ts)
     fit = leads.fit[0]
     clock["compute"] = time.perf_counter()
@@ -282,9 +281,20 @@ class WorkerPass:
     qualified: int = 0
 
 
+def drain_pending(limit: int = 2_000) -> int:
+    """Move the queued leads (activity batches sent with qualify=false) that still meet the
+    MQL rule to mql; the number moved."""
+    ids = list(PendingMql.objects.order_by("noted_at").values_list("lead_id", flat=True)[:limit])
+    if not ids:
+        return 0
+    moved = incremental.qualify(incremental.meeting_mql(ids))
+    PendingMql.objects.filter(lead_id__in=ids).delete()
+    return len(moved)
+
+
 def run(should_stop=lambda: False) -> WorkerPass:
-    """One worker pass: rescores asked for, then the decay if it is due."""
-    result = WorkerPass()
+    """One worker pass: leads queued to qualify, rescores asked for, then the decay if due."""
+    result = WorkerPass(qualified=drain_pending())
     for waiting in pending():
         if should_stop():
             return result

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,9 +44,6 @@ from leadflow.scoring.document import Definition, DocumentInvalid
 
 MONTHS = 12
 LISTED = 100  # leads listed per difference; the counts are complete
-# exp2 of more half-lives than this between a lead's first and last activity would overflow
-# the vectorised form; such a lead is replayed one activity at a time.
-SPAN_LIMIT = 900.0
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -147,15 +145,20 @@ def compare(proposed: LeadDefinition, *, now: datetime | None = None) -> WhatIf:
     span = window(now)
     start, now_ts = span.start.timestamp(), now.timestamp()
     edges = [p.start.timestamp() for p in span.periods()] + [span.end.timestamp()]
-    leads = columns.load_leads(definitions)
-    clock.append(("leads", time.perf_counter()))
-    events = columns.load_events(definitions, until=now_ts)
-    clock.append(("activities", time.perf_counter()))
-    crossings = [
-        first_crossing(d, leads, events, events.rules[i], leads.fit[i], leads.disqualified[i],
-                       now_ts)
-        for i, d in enumerate(definitions)
-    ]
+    leads, events = columns.load_both(definitions, until=now_ts)
+    clock.append(("leads and activities", time.perf_counter()))
+    positions = leads.index(events.lead)
+    # The replays are numpy work that releases the GIL: one per core.
+    with ThreadPoolExecutor(max_workers=len(definitions)) as pool:
+        crossings = list(
+            pool.map(
+                lambda i: first_crossing(
+                    definitions[i], leads, events, events.rules[i], leads.fit[i],
+                    leads.disqualified[i], now_ts, positions=positions,
+                ),
+                range(len(definitions)),
+            )
+        )
     clock.append(("replay", time.perf_counter()))
     history = _history(leads)
     clock.append(("outcomes", time.perf_counter()))
@@ -199,8 +202,10 @@ def first_crossing(
     fit: np.ndarray,
     disqualified: np.ndarray,
     now: float,
+    positions: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per lead, the first moment it met the MQL rule (Unix seconds; inf: never)."""
+    """Per lead, the first moment it met the MQL rule (Unix seconds; inf: never).
+    `positions`: leads.index(events.lead), when already known."""
     crossing = np.full(len(leads), np.inf)
     eligible = (fit >= definition.mql_fit) & ~disqualified
     if definition.mql_engagement <= 0:
@@ -209,7 +214,7 @@ def first_crossing(
     if not definition.rules or not len(events):
         return crossing
     scored = rules != engine.NO_RULE
-    where = leads.index(events.lead[scored])
+    where = (leads.index(events.lead) if positions is None else positions)[scored]
     rule = rules[scored].astype(np.int64)
     at = events.at[scored]
     keep = eligible[where]
@@ -225,47 +230,57 @@ def first_crossing(
     where, rule, at = where[keep], rule[keep], at[keep]
     if not len(where):
         return crossing
-    order = np.lexsort((at, where))
+    order = _by_lead_then_time(where, at)
     where, rule, at = where[order], rule[order], at[order]
     starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
     counts = np.diff(np.r_[starts, len(where)])
+    # Step k takes the k-th activity of every lead that has one, all leads at once, as
+    # EngagementState.add does for one: decay each rule's sum to the activity's time, add its
+    # points, cap, compare. Leads ordered by activity count (most first), so the leads still
+    # active at step k are a prefix.
+    by_count = np.argsort(-counts, kind="stable")
+    first, many = starts[by_count], counts[by_count]
+    lead, fewer = where[first], -many
+    sums = np.zeros((len(first), n_rules))
+    last = at[first]
+    met_at = np.full(len(first), np.inf)
     half_life = definition.half_life_seconds
-    spans = (at[starts + counts - 1] - at[starts]) / half_life
-    slow = spans > SPAN_LIMIT
-    for s in np.flatnonzero(slow):
-        lead = where[starts[s]]
-        crossing[lead] = _replay(definition, rule[starts[s]:starts[s] + counts[s]],
-                                 at[starts[s]:starts[s] + counts[s]])
-    # Leads grouped by their number of activities (powers of two), each group a padded matrix.
-    fast = np.flatnonzero(~slow)
-    width_class = np.ceil(np.log2(np.maximum(counts[fast], 1))).astype(int)
-    for c in np.unique(width_class):
-        group = fast[width_class == c]
-        width = int(counts[group].max())
-        offsets = np.arange(width)
-        valid = offsets[None, :] < counts[group][:, None]
-        positions = np.where(valid, starts[group][:, None] + offsets[None, :], 0)
-        t = at[positions]
-        r = rule[positions]
-        t0 = t[:, :1]
-        u = np.where(valid, np.exp2((t - t0) / half_life), 1.0)
-        engagement = np.zeros(t.shape)
-        for i in np.unique(r[valid]):
-            contribution = np.where(valid & (r == i), points[i] * u, 0.0)
-            engagement += np.minimum(np.cumsum(contribution, axis=1) / u, caps[i])
-        met = valid & (np.round(engagement, 6) >= definition.mql_engagement)
-        hit = met.any(axis=1)
-        first = met.argmax(axis=1)
-        lead = where[starts[group]]
-        crossing[lead[hit]] = t[hit, first[hit]]
+    for k in range(int(many[0])):
+        n = int(np.searchsorted(fewer, -k, side="left"))  # leads with more than k activities
+        cell = first[:n] + k
+        t = at[cell]
+        if k:
+            sums[:n] *= np.exp2(-(t - last[:n]) / half_life)[:, None]
+            last[:n] = t
+        r = rule[cell]
+        sums[np.arange(n), r] += points[r]
+        engagement = np.minimum(sums[:n], caps).sum(axis=1)
+        hit = (np.round(engagement, 6) >= definition.mql_engagement) & np.isinf(met_at[:n])
+        met_at[:n][hit] = t[hit]
+    crossing[lead] = met_at
     # A lead cannot be qualified before it existed (activities imported from earlier).
     touched = np.isfinite(crossing)
     crossing[touched] = np.maximum(crossing[touched], leads.created[touched])
     return crossing
 
 
+def _by_lead_then_time(where: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The order sorting activities by lead, then time. One sort on a 64-bit key (lead, whole
+    second) is several times faster than np.lexsort; leads with two activities in the same
+    second out of order are then sorted exactly."""
+    seconds = np.floor(at - at.min()).astype(np.int64)  # < 2**32: 136 years
+    order = np.argsort((where.astype(np.int64) << 32) | seconds)
+    w, t = where[order], at[order]
+    wrong = (w[1:] == w[:-1]) & (t[1:] < t[:-1])
+    if wrong.any():
+        cells = np.flatnonzero(np.isin(w, np.unique(w[1:][wrong])))
+        order[cells] = order[cells][np.lexsort((t[cells], w[cells]))]
+    return order
+
+
 def _replay(definition: Definition, rules: np.ndarray, ats: np.ndarray) -> float:
-    """One lead's activities one at a time: the first moment the rule is met, or inf."""
+    """One lead's activities one at a time: the first moment the rule is met, or inf (what
+    `first_crossing` does for all leads at once; the tests hold one to the other)."""
     state = engine.EngagementState.empty(definition)
     for rule, at in zip(rules.tolist(), ats.tolist(), strict=True):
         state.add(definition, rule, at)

@@ -64,8 +64,14 @@ class Command(BaseCommand):
             help="Only compute scores; do not move leads that meet the MQL rule to mql.",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--rebuild",
+            action="store_true",
+            help="Re-read every activity into the packed activity columns first (after "
+            "activities were edited in place, which only the admin can do).",
+        )
 
-    def handle(self, *args, no_qualify: bool, quiet: bool, **options):
+    def handle(self, *args, no_qualify: bool, quiet: bool, rebuild: bool, **options):
         active = LeadDefinition.active()
         if active is None:
             raise CommandError("there is no active lead definition to score against")
@@ -74,14 +80,16 @@ class Command(BaseCommand):
         waiting = [r for r in rescore.pending() if r.definition_id == active.pk]
         try:
             started = time.monotonic()
-            if waiting and not no_qualify:
+            if waiting and not no_qualify and not rebuild:
                 run = rescore.perform(waiting[0], progress=bar)
                 if run.status != ScoringRun.Status.DONE:
                     raise CommandError(f"the rescore failed: {run.error}")
                 done = run
                 seconds = None
             else:
-                done = rescore.rescore(active, progress=bar, qualify=not no_qualify)
+                done = rescore.rescore(
+                    active, progress=bar, qualify=not no_qualify, rebuild=rebuild
+                )
                 seconds = done.seconds
             if not quiet:
                 bar.finish()
