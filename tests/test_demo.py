@@ -353,12 +353,41 @@ def test_the_scores_are_the_scoring_engines():
     assert result.changed == 0
 
 
+@pytest.mark.django_db
+def test_a_demo_on_top_of_existing_leads_keeps_them_and_the_indexes():
+    """With leads already there, each chunk commits on its own and no index is dropped."""
+    ensure_users("demo-password")
+    marketing = User.objects.get(username="marketing")
+    source = Source.objects.create(name="Trade shows")
+    mine = actions.create_lead(actor=marketing, source=source, email="kim@example.org")
+    indexes = index_names()
+    report = make_demo(leads=250, chunk_size=100)
+    assert not report.fresh
+    assert Lead.objects.filter(pk=mine.pk, stage="inquiry").exists()
+    assert Lead.objects.count() == 251
+    assert index_names() == indexes
+    # The sequences moved past the demo's preassigned ids: the next row gets a free one.
+    later = actions.create_lead(actor=marketing, source=source, email="lee@example.org")
+    assert later.pk > Lead.objects.exclude(pk=later.pk).order_by("-pk").first().pk
+
+
+def index_names() -> set[str]:
+    with connection.cursor() as cursor:
+        return {
+            name
+            for table in ("leads_lead", "leads_stagechange", "leads_handoff", "leads_activity")
+            for name in connection.introspection.get_constraints(cursor, table)
+        }
+
+
 # --- invariants ------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
 def test_invariants_hold():
-    make_demo(leads=1500)
+    report = make_demo(leads=1500)
+    assert report.fresh  # and the indexes it dropped are back:
+    assert {"handoff_pending_due", "history_lead_at", "lead_owner_stage"} <= index_names()
     assert (
         not Lead.objects.exclude(stage__in=["won", "lost", "disqualified"])
         .filter(owner_team=None)
