@@ -74,3 +74,11 @@ def test_the_admin_form_refuses_an_arbiter_in_a_sales_team(world):
     world.arbiter.team = world.inside_team
     with pytest.raises(ValidationError, match="may not be a member"):
         world.arbiter.full_clean()
+
+
+def test_a_manager_reassigns_an_accepted_sql_without_an_open_offer(world):
+    ae2 = world.user("ae2", Role.FIELD_SALES, world.field_team)
+    lead = world.lead_at("sql_accepted")
+    lead = actions.transition(lead, "reassign", actor=world.field_manager, assignee=ae2)
+    assert (lead.stage, lead.owner) == (Stage.SQL, ae2)
+    assert not lead.handoffs.filter(decision=Decision.PENDING).exists()

@@ -545,7 +545,8 @@ def plan(
         }
     elif t.handoff is HandoffEffect.RETURN:
         result.mark_returned = {"returned_at": now}
-    elif t.handoff is HandoffEffect.REOFFER:
+    elif t.handoff is HandoffEffect.REOFFER and state.pending_offer is not None:
+        # An accepted SQL has no open offer left: reassigning it moves only the owner.
         result.close_offer = {"offered_to": inputs.assignee}
 
     if t.review is not None and state.reviewed_offer is not None:
