@@ -43,6 +43,10 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--queue", action="store_true",
+        help="Send qualify=false: leads meeting the MQL rule are queued for the worker.",
+    )
     args = parser.parse_args()
     scoring_common.configure(args)
 
@@ -68,28 +72,29 @@ def main() -> None:
     )
 
     bodies = [_batch(rng, ids, emails, args.size) for _ in range(args.batches)]
+    url = "/api/activities/batch" + ("?qualify=false" if args.queue else "")
     seconds, stored, qualified, refused, queries = [], 0, 0, 0, []
     for body in bodies:
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            response = client.post("/api/activities/batch", body, content_type="application/json")
+            response = client.post(url, body, content_type="application/json")
             seconds.append(time.perf_counter() - started)
         assert response.status_code == 200, response.content[:500]
         result = response.json()
         stored += result["stored"]
-        qualified += len(result["qualified"])
+        qualified += len(result["qualified"]) + len(result["queued"])
         refused += len(result["refused"])
         queries.append(len(captured))
         sys.stderr.write(
             f"\r  batch {len(seconds):>3}/{args.batches}: {seconds[-1]:.2f} s, "
-            f"{len(result['qualified'])} to MQL   "
+            f"{len(result['qualified']) + len(result['queued'])} to MQL   "
         )
     sys.stderr.write("\n")
     total = sum(seconds)
     print(
         f"{args.batches} batches of {args.size:,}: {stored:,} stored, {refused:,} refused, "
-        f"{qualified:,} leads moved to MQL, in {total:.1f} s = {stored / total:,.0f} "
-        "activities/s"
+        f"{qualified:,} leads {'queued for' if args.queue else 'moved to'} MQL, in "
+        f"{total:.1f} s = {stored / total:,.0f} activities/s"
     )
     print(
         f"  per batch: median {statistics.median(seconds):.3f} s, slowest {max(seconds):.3f} s; "

@@ -13,7 +13,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from leadflow.api.problems import Problem, invalid
 from leadflow.api.schemas import ProblemOut
@@ -28,7 +28,9 @@ REFUSALS = {403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
 KEY_HEADER = "Idempotency-Key"
 
 
-class ActivityIn(Schema):
+# Plain pydantic models, not ninja Schemas: a Schema runs a per-object root validator that
+# costs 60 µs an activity, 0.6 s of a 10,000-activity batch.
+class ActivityIn(BaseModel):
     """One activity. Name its lead with exactly one of `lead`, `email` or `external_id`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -63,7 +65,7 @@ class ActivityIn(Schema):
         return self
 
 
-class BatchIn(Schema):
+class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     activities: list[ActivityIn] = Field(min_length=1, max_length=ingest.MAX_BATCH)

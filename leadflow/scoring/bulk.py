@@ -117,7 +117,14 @@ def replace_all_engagement(rows: Sequence[tuple[int, int, float, bytes]]) -> Non
     """Replace every lead's engagement state (a full rescore)."""
     table = LeadEngagement._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")
+        # TRUNCATE (PostgreSQL) rather than a million-row DELETE; it holds the table until
+        # the rescore commits, so activity batches wait for it rather than interleave.
+        if _postgres():
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks left behind
+            cursor.execute(f"TRUNCATE {table}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's default again
+        else:
+            cursor.execute(f"DELETE FROM {table}")
         if not rows:
             return
         if _postgres():

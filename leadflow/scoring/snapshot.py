@@ -118,32 +118,69 @@ def _build(firsts: list[int], progress: Progress) -> int:
     )
     held = 0
     for done, first in enumerate(firsts, start=1):
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [first, first + IDS_PER_CHUNK])
-            rows = cursor.fetchall()
-        packed = np.zeros(len(rows), dtype=ROW)
-        newest = first
-        if rows:
-            leads, ats, kinds, campaigns, texts, ids = zip(*rows, strict=True)
-            newest = max(ids)
-            packed["lead"] = leads
-            packed["at"] = ats
-            packed["kind"] = [code.get(k, -1) for k in kinds]
-            packed["campaign"] = campaigns
-            packed["url"] = _url_numbers(texts, urls)
+        if connection.vendor == "postgresql":
+            packed, newest = _packed_by_postgres(first)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [first, first + IDS_PER_CHUNK])
+                rows = cursor.fetchall()
+            packed = np.zeros(len(rows), dtype=ROW)
+            newest = first
+            if rows:
+                leads, ats, kinds, campaigns, texts, ids = zip(*rows, strict=True)
+                newest = max(ids)
+                packed["lead"] = leads
+                packed["at"] = ats
+                packed["kind"] = [code.get(k, -1) for k in kinds]
+                packed["campaign"] = campaigns
+                packed["url"] = _url_numbers(texts, urls)
         with transaction.atomic():
             ActivityChunk.objects.filter(first_id=first).delete()
-            if rows:
+            if len(packed):
                 ActivityChunk.objects.create(
                     first_id=first,
                     last_id=newest,
-                    rows=len(rows),
+                    rows=len(packed),
                     kinds=list(KINDS),
                     payload=packed.tobytes(),
                 )
-        held += len(rows)
+        held += len(packed)
         progress("activities", done, len(firsts))
     return held
+
+
+# PostgreSQL packs a chunk itself: one bytea of big-endian binary rows, no Python row objects.
+_WIRE = np.dtype(
+    [("lead", ">i4"), ("at", ">i8"), ("kind", ">i2"), ("campaign", ">i4"), ("url", ">i4")]
+)
+
+
+def _packed_by_postgres(first: int) -> tuple[np.ndarray, int]:
+    table, urls = Activity._meta.db_table, ActivityUrl._meta.db_table
+    kind = "CASE a.kind " + " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KINDS))
+    kind += " ELSE -1 END"
+    span = [first, first + IDS_PER_CHUNK]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {urls} (url) SELECT DISTINCT url FROM {table} "
+            "WHERE id >= %s AND id < %s AND url <> '' ON CONFLICT (url) DO NOTHING",
+            span,
+        )
+        cursor.execute(
+            "SELECT coalesce(max(a.id), 0), string_agg("
+            f"int4send(a.lead_id::int4) || int8send({_micros('a.occurred_at')}) || "
+            f"int2send(({kind})::int2) || int4send(coalesce(a.campaign_id, 0)::int4) || "
+            f"int4send(coalesce(u.id, {NO_URL})::int4), ''::bytea) "
+            f"FROM {table} a LEFT JOIN {urls} u ON u.url = a.url AND a.url <> '' "
+            "WHERE a.id >= %s AND a.id < %s",
+            span,
+        )
+        newest, payload = cursor.fetchone()
+    wire = np.frombuffer(bytes(payload or b""), dtype=_WIRE)
+    packed = np.zeros(len(wire), dtype=ROW)
+    for name in ROW.names:
+        packed[name] = wire[name]
+    return packed, newest or first
 
 
 def _url_numbers(texts, urls: dict[str, int]) -> list[int]:
