@@ -124,5 +124,14 @@ def test_both_sides_sign_a_new_definition_and_leads_are_rescored(world, live_ser
     assert "Meets the MQL rule" in page.locator("#score-verdict").inner_text()
     assert "lead definition v2" in page.locator("#timeline > li").first.inner_text()
     page.screenshot(path=SHOTS / "lead-explained.png", full_page=True)
+
+    # The versions, and what changed from v1, for anyone who wonders later.
+    page.goto(f"{live_server.url}/definitions/")
+    newest = page.locator('#definition-versions tr[data-version="2"]').inner_text()
+    assert newest.startswith("v2\tActive\tEngaged earlier: 12 points")
+    page.screenshot(path=SHOTS / "versions.png", full_page=True)
+    page.goto(f"{live_server.url}/definitions/2/diff/?against=1")
+    assert page.locator("#changes").inner_text() == "MQL engagement threshold: 25 → 12"
+    page.screenshot(path=SHOTS / "diff.png", full_page=True)
     sales.close()
     assert LeadDefinition.objects.get(version=1).status == "retired"
