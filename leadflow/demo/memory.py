@@ -20,6 +20,7 @@ from django.db.models.base import ModelState
 from leadflow.accounts.models import Side, Team, User
 from leadflow.leads import lifecycle
 from leadflow.leads.business_time import BusinessCalendar, calendar_for
+from leadflow.leads.identity import email_key
 from leadflow.leads.lifecycle import Inputs, LeadState
 from leadflow.leads.models import (
     SALES_ACTIVITY_KINDS,
@@ -224,6 +225,7 @@ class LeadRun:
             created_at=now,
             updated_at=now,
             stage_changed_at=now,
+            email_key=email_key(fields.get("email")),
             **fields,
         )
         team = self.services.team_for(Side.MARKETING, lead)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leadflow.accounts.models import Team
+from leadflow.leads.identity import email_key
 
 
 class Stage(models.TextChoices):
@@ -188,6 +189,8 @@ class Lead(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     title = models.CharField(max_length=150, blank=True)
     email = models.EmailField(max_length=254, blank=True)
+    # What the lead is matched on (leadflow.leads.identity); kept in step with `email` by save().
+    email_key = models.CharField(max_length=254, blank=True, editable=False)
     phone = models.CharField(max_length=50, blank=True)
     # The company
     company = models.CharField(max_length=200, blank=True)
@@ -236,13 +239,20 @@ class Lead(models.Model):
             models.Index(fields=["owner_team", "stage"], name="lead_team_stage"),
             models.Index(fields=["source", "created_at"], name="lead_source_created"),
             models.Index(fields=["stage", "created_at"], name="lead_stage_created"),
-            models.Index(fields=["email"], name="lead_email"),
+            models.Index(fields=["email_key"], name="lead_email_key"),
             models.Index(fields=["external_id"], name="lead_external_id"),
         ]
 
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or f"Lead {self.pk}"
+
+    def save(self, *args, **kwargs):
+        self.email_key = email_key(self.email)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_key"}
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

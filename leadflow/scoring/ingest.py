@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from leadflow.accounts.models import Role, User
 from leadflow.leads import access, actions
+from leadflow.leads.identity import email_key
 from leadflow.leads.lifecycle import Forbidden
 from leadflow.leads.models import (
     CLOSED_STAGES,
@@ -213,17 +214,12 @@ def _match_leads(leads: QuerySet[Lead], events: Sequence[Event]) -> dict[int, in
             found_ids.update(leads.filter(pk__in=chunk).values_list("pk", flat=True))
     by_email: dict[str, int] = {}
     if emails:
-        # As written, in lower case, or with the domain in lower case: the forms systems send.
-        # (Any other mix of case would need a scan of every lead: Lead.email's index is exact.)
-        wanted = sorted({*emails, *(e.lower() for e in emails), *map(_domain_lower, emails)})
+        wanted = sorted({email_key(e) for e in emails})
         rows = []
         for chunk in _chunks(wanted):
-            rows += [
-                (email.strip().casefold(), pk, stage, created)
-                for email, pk, stage, created in leads.filter(email__in=chunk).values_list(
-                    "email", "pk", "stage", "created_at"
-                )
-            ]
+            rows += leads.filter(email_key__in=chunk).values_list(
+                "email_key", "pk", "stage", "created_at"
+            )
         by_email = _best(rows)
     by_external: dict[str, int] = {}
     if externals:
@@ -239,17 +235,12 @@ def _match_leads(leads: QuerySet[Lead], events: Sequence[Event]) -> dict[int, in
             if event.lead in found_ids:
                 matched[index] = event.lead
         elif event.email:
-            pk = by_email.get(event.email.strip().casefold())
+            pk = by_email.get(email_key(event.email))
             if pk is not None:
                 matched[index] = pk
         elif event.external_id and event.external_id in by_external:
             matched[index] = by_external[event.external_id]
     return matched
-
-
-def _domain_lower(email: str) -> str:
-    local, at, domain = email.rpartition("@")
-    return f"{local}{at}{domain.lower()}" if at else email
 
 
 def _campaigns(events: Sequence[Event]) -> dict[int | str, int]:
