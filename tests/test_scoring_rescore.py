@@ -107,3 +107,14 @@ def test_decay_leaves_states_of_another_version_to_the_rescore(world):
         assert rescore.decay().leads == 0
     assert LeadEngagement.objects.get().definition.version == 1
     assert LeadDefinition.objects.get(version=2).status == "active"
+
+
+def test_the_worker_command_runs_the_scoring_step(world):
+    row = activate()
+    lead = world.lead(title="VP Sales", employee_count=500)
+    Lead.objects.filter(pk=lead.pk).update(fit_score=0)
+    asked = rescore.request(row)
+    call_command("worker", "--once")
+    asked.refresh_from_db()
+    assert asked.status == "done"
+    assert Lead.objects.get(pk=lead.pk).fit_score == 50

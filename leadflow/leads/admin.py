@@ -57,8 +57,21 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 @admin.register(LeadDefinition)
 class LeadDefinitionAdmin(admin.ModelAdmin):
+    """View only: a definition is written, proposed and signed on the definitions pages
+    (leadflow.scoring.definitions), where its document is validated and both sides approve.
+    An edit here would skip the sign-off, and the database refuses changes to a signed one."""
+
     list_display = ("version", "status", "created_at", "activated_at")
-    readonly_fields = ("status", "activated_at")
+    list_filter = ("status",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class HistoryInline(admin.TabularInline):

@@ -1,7 +1,8 @@
 """`leadflow worker`: keeps every hand-off's clock and tells people.
 
 Each pass: the SLA sweep (escalate overdue offers, reminders, missed first touches), the
-outbox fan-out (notifications and queued e-mails), e-mail delivery. Then it sleeps
+outbox fan-out (notifications and queued e-mails), e-mail delivery, then scoring (leads queued
+to qualify, rescores asked for when a definition is activated, engagement decay). Then it sleeps
 `--interval` seconds (LEADFLOW_SWEEP_SECONDS, 30 by default). Several copies may run against
 PostgreSQL: every step claims its rows with SKIP LOCKED. On SQLite run one: copies would only
 take turns at the database lock.
@@ -24,6 +25,8 @@ from django.db import close_old_connections, connection
 
 from leadflow.leads import sla
 from leadflow.notify import delivery, fanout
+from leadflow.scoring import rescore as scoring
+from leadflow.webhooks import delivery as webhooks
 
 logger = logging.getLogger("leadflow.worker")
 
@@ -73,6 +76,8 @@ class Command(BaseCommand):
             ("sweep", sla.sweep),
             ("fan-out", fanout.process_outbox),
             ("delivery", delivery.deliver_emails),
+            ("webhooks", webhooks.deliver),
+            ("scoring", scoring.run),
         ]
         for name, step in steps:
             if self.stopping.is_set():
