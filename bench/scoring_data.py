@@ -211,6 +211,7 @@ def _leads(rng, n: int, now: datetime, world: dict) -> dict:
         "last_name",
         "title",
         "email",
+        "email_key",
         "phone",
         "company",
         "domain",
@@ -249,6 +250,7 @@ def _leads(rng, n: int, now: datetime, world: dict) -> dict:
                 f"Lead{i}",
                 title[i],
                 f"pat.lead{i}@{email_domain}",
+                f"pat.lead{i}@{email_domain}",  # already its email_key (lower case, no +tag)
                 "",
                 f"Company {c}",
                 domain,
