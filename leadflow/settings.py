@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "leadflow.reports",
     "leadflow.notify",
     "leadflow.scoring",
+    "leadflow.webhooks",
     "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
     "django.contrib.auth",

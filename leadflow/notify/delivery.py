@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from leadflow.notify import retry
 from leadflow.notify.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _never_stop() -> bool:
 
 def backoff(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th failed attempt."""
-    return min(timedelta(minutes=2 ** max(0, attempts - 1)), MAX_BACKOFF)
+    return retry.backoff(attempts, first=timedelta(minutes=1), cap=MAX_BACKOFF)
 
 
 def due_emails(now: datetime) -> QuerySet[EmailDelivery]:

@@ -39,6 +39,7 @@ from leadflow.leads.models import Decision, Handoff, OutboxEvent, Stage, StageCh
 from leadflow.leads.sla import FIRST_TOUCH_MISSED_EVENT, REMINDER_EVENT
 from leadflow.notify.messages import email_body, lead_url, render
 from leadflow.notify.models import EmailDelivery, Notification, Subscription
+from leadflow.webhooks import outbox as webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,8 @@ def fan_out(event: OutboxEvent, now: datetime) -> tuple[int, int]:
             )
     Notification.objects.bulk_create(notifications)
     EmailDelivery.objects.bulk_create(emails)
+    # In this transaction: an event marked processed has its webhook deliveries queued.
+    webhooks.queue(event, now)
     OutboxEvent.objects.filter(pk=event.pk).update(processed_at=now)
     return len(notifications), len(emails)
 
