@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leadflow.accounts.models import Side
-from leadflow.leads import lifecycle
+from leadflow.leads import lifecycle, merge
 from leadflow.leads.lifecycle import (
     Conflict,
     Forbidden,
@@ -277,6 +277,36 @@ def create_lead(
         created_at=now,
     )
     return lead
+
+
+@transaction.atomic
+def update_lead(
+    lead: Lead | int, *, actor, fields: dict, now: datetime | None = None
+) -> tuple[Lead, dict]:
+    """Merge what arrived for a known person (`fields`) into their lead by the merge policy
+    (`leadflow.leads.merge.changes`); returns the lead and the fields written ({}: nothing
+    changed). Never touches stage, owner or scores: saved with update_fields, so scoring
+    recomputes the fit (and may qualify the lead after commit)."""
+    roles = lifecycle.actor_roles(actor)
+    if not roles & CREATE_ROLES:
+        raise Forbidden(f"{actor} may not update leads (marketing may)")
+    unknown = set(fields) - set(LEAD_FIELDS)
+    if unknown:
+        raise MissingRequirement(f"unknown lead field(s): {', '.join(sorted(unknown))}")
+    lead_id = lead.pk if isinstance(lead, Lead) else lead
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("source").get(pk=lead_id)
+    current = {name: getattr(lead, name) for name in (*merge.FOUND_BY, *merge.NEWEST_WINS)}
+    current["custom"] = lead.custom
+    written = merge.changes(current, fields)
+    if not written:
+        return lead, {}
+    for name, value in written.items():
+        setattr(lead, name, value)
+    lead.clean_fields(exclude=[f.name for f in Lead._meta.fields if f.name not in written])
+    lead.version += 1
+    lead.updated_at = now or timezone.now()
+    lead.save(update_fields=[*written, "version", "updated_at"])
+    return lead, written
 
 
 @transaction.atomic
