@@ -15,9 +15,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from itertools import count
 
+from django.db.models import Count
 from django.db.models.base import ModelState
 
-from leadflow.accounts.models import Side, Team, User
+from leadflow.accounts.models import DayOff, Side, Team, User
 from leadflow.leads import lifecycle
 from leadflow.leads.business_time import BusinessCalendar, calendar_for
 from leadflow.leads.identity import email_key
@@ -86,6 +87,19 @@ class MemoryServices:
         }
         self._definition = definition
 
+    @classmethod
+    def from_database(cls, definition: LeadDefinition | None = None) -> MemoryServices:
+        """The services as the database stands now (the importer's start state)."""
+        return cls(
+            teams=list(Team.objects.all()),
+            users=list(User.objects.select_related("team").order_by("id")),
+            rules=list(RoutingRule.objects.filter(active=True).order_by("position", "id")),
+            policies=list(SlaPolicy.objects.all()),
+            days_off=days_off(),
+            definition=definition if definition is not None else LeadDefinition.active(),
+            pending=pending_offers(),
+        )
+
     def team_for(self, side: str, lead: Lead) -> Team:
         if lead.owner_team_id and self._by_id[lead.owner_team_id].side == side:
             return lead.owner_team
@@ -120,6 +134,24 @@ class MemoryServices:
             self.pending[before] -= 1
         if after is not None:
             self.pending[after] = self.pending.get(after, 0) + 1
+
+
+def days_off() -> dict[int | None, set[date]]:
+    """Team id (None: everyone) -> its days off."""
+    found: dict[int | None, set[date]] = {}
+    for team_id, day in DayOff.objects.values_list("team_id", "day"):
+        found.setdefault(team_id, set()).add(day)
+    return found
+
+
+def pending_offers() -> dict[int, int]:
+    """Rep id -> offers awaiting their decision."""
+    return dict(
+        Handoff.objects.filter(decision=Decision.PENDING, offered_to__isnull=False)
+        .values("offered_to")
+        .annotate(n=Count("id"))
+        .values_list("offered_to", "n")
+    )
 
 
 class Ids:
@@ -218,7 +250,10 @@ class LeadRun:
             self.trace.append((self.index, *step))
 
     # -- actions.create_lead -------------------------------------------------------------
-    def create(self, *, actor, source_id: int, now: datetime, **fields) -> Lead:
+    def create(
+        self, *, actor, source_id: int, now: datetime, comment: str = "", **fields
+    ) -> Lead:
+        """`comment`: on the create history row (the importer notes file and line there)."""
         lead = _LEAD.make(
             id=next(self.ids.lead),
             source_id=source_id,
@@ -243,6 +278,7 @@ class LeadRun:
                     to_stage=Stage.INQUIRY,
                     actor_id=actor.pk if actor else None,
                     at=now,
+                    comment=comment,
                     owner_id=lead.owner_id,
                     owner_team_id=lead.owner_team_id,
                 )

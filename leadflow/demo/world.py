@@ -15,14 +15,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import Count
 
-from leadflow.accounts.models import DayOff, Side, Team, User
+from leadflow.accounts.models import Side, Team, User
 from leadflow.demo import catalog
+from leadflow.demo.memory import days_off, pending_offers
 from leadflow.leads.models import (
     Campaign,
-    Decision,
-    Handoff,
     Lead,
     LeadDefinition,
     ReasonCode,
@@ -161,15 +159,6 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
             _ensure_campaigns(profile, source, month_list, zone)
             for profile, source in zip(catalog.SOURCES, sources, strict=True)
         ]
-    days_off: dict[int | None, set[date]] = {}
-    for team_id, day in DayOff.objects.values_list("team_id", "day"):
-        days_off.setdefault(team_id, set()).add(day)
-    pending = dict(
-        Handoff.objects.filter(decision=Decision.PENDING, offered_to__isnull=False)
-        .values("offered_to")
-        .annotate(n=Count("id"))
-        .values_list("offered_to", "n")
-    )
     return DemoWorld(
         teams=teams,
         all_teams=list(Team.objects.all()),
@@ -185,8 +174,8 @@ def build_world(*, months: int, cutoff: datetime, zone: ZoneInfo) -> DemoWorld:
         cutoff=cutoff,
         rules=list(RoutingRule.objects.filter(active=True).order_by("position", "id")),
         policies=list(SlaPolicy.objects.all()),
-        days_off=days_off,
-        pending=pending,
+        days_off=days_off(),
+        pending=pending_offers(),
     )
 
 
