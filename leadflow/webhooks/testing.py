@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -37,6 +38,7 @@ class Receiver:
         self.port = self._socket.getsockname()[1]
         self.secret = secret
         self.status = 200
+        self.delay = 0.0  # seconds before answering: a slow receiver
         self.requests: list[Received] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -66,6 +68,8 @@ class Receiver:
                         )
                     )
                     status = receiver.status
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 answer = b'{"ok": true}' if status < 300 else b"busy, try later"
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
