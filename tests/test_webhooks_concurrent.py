@@ -1,0 +1,60 @@
+"""Two workers delivering webhooks at once on PostgreSQL: each delivery is claimed by one of
+them and the receiver gets every event exactly once."""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from leadflow.notify import fanout
+from leadflow.webhooks import actions, delivery
+from leadflow.webhooks.models import WebhookDelivery
+from leadflow.webhooks.testing import Receiver
+
+from .conftest import World
+
+EVENTS = 40
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="several workers need PostgreSQL's row locks (SKIP LOCKED); on SQLite one runs",
+)
+
+
+@postgres_only
+def test_two_workers_released_together_deliver_each_event_once(transactional_db):
+    world = World()
+    with Receiver() as receiver:
+        webhook = actions.create_webhook(actor=world.admin, name="CRM", url=receiver.url)
+        receiver.secret = webhook.secret
+        receiver.delay = 0.01  # slow enough that the two overlap for many deliveries
+        for n in range(EVENTS):
+            world.lead(email=f"lead{n}@example.com")
+        fanout.process_outbox()
+        now = timezone.now()
+        barrier = threading.Barrier(2)
+        results = [None, None]
+
+        def work(i):
+            try:
+                barrier.wait()
+                results[i] = delivery.deliver(now)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+    assert all(results), results
+    delivered = [d for r in results for d in r.delivered]
+    assert all(r.delivered for r in results), "one worker did everything: no overlap tested"
+    ids = sorted(WebhookDelivery.objects.values_list("pk", flat=True))
+    assert sorted(delivered) == ids and len(ids) == EVENTS
+    got = Counter(r.delivery_id for r in receiver.received())
+    assert got == Counter(str(pk) for pk in ids)  # each once
+    assert all(r.valid for r in receiver.received())
