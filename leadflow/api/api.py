@@ -9,7 +9,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponseNotAllowed
 from ninja import NinjaAPI, Router
 
-from leadflow.api import activities, check, definitions, leads, problems, reports, tokens
+from leadflow.api import activities, check, definitions, intake, leads, problems, reports, tokens
 from leadflow.api.auth import BearerToken, Session
 
 
@@ -64,6 +64,7 @@ api = LeadflowAPI(
 )
 problems.install(api)
 api.add_router("", leads.router)
+api.add_router("", intake.router)
 api.add_router("", tokens.router)
 api.add_router("", reports.router)
 api.add_router("", check.router)

@@ -10,12 +10,14 @@ import binascii
 from datetime import datetime
 
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema
 
 from leadflow.accounts.models import User
+from leadflow.api import intake
+from leadflow.api.intake import LeadIntakeOut
 from leadflow.api.problems import invalid
 from leadflow.api.schemas import (
     HistoryRow,
@@ -34,12 +36,9 @@ from leadflow.api.schemas import (
 )
 from leadflow.leads import access, actions, lifecycle
 from leadflow.leads.models import (
-    Account,
-    Campaign,
     Lead,
     ReasonCode,
     ReasonKind,
-    Source,
     Stage,
     StageChange,
 )
@@ -172,24 +171,16 @@ def get_lead(request: HttpRequest, lead_id: int):
     return _detail(request, access.lead_for(request.auth, lead_id))
 
 
-@router.post("/leads", response={201: LeadDetail, 403: ProblemOut, 422: ProblemOut})
-def create_lead(request: HttpRequest, response: HttpResponse, payload: LeadIn):
-    """Create a lead at `inquiry`, owned by marketing (marketing may create leads)."""
-    fields = payload.model_dump(exclude_none=True)
-    source = _by_id_or_name(Source, fields.pop("source"), "name", field="source", what="source")
-    if "campaign" in fields:
-        campaign_id = fields["campaign"]
-        fields["campaign"] = Campaign.objects.filter(pk=campaign_id, source=source).first()
-        if fields["campaign"] is None:
-            raise invalid("campaign", f"there is no campaign {campaign_id} of source {source}")
-    if "account" in fields:
-        account_id = fields["account"]
-        fields["account"] = Account.objects.filter(pk=account_id).first()
-        if fields["account"] is None:
-            raise invalid("account", f"there is no account {account_id}")
-    lead = actions.create_lead(actor=request.auth, source=source, **fields)
-    response["Location"] = _lead_url(request, lead.pk)
-    return Status(201, _detail(request, _fresh(lead)))
+@router.post(
+    "/leads",
+    response={201: LeadIntakeOut, 200: LeadIntakeOut, 403: ProblemOut, 422: ProblemOut},
+    description="Create a lead at `inquiry`, owned by marketing (marketing may create leads); "
+    "201. A person already known is merged into their lead instead: 200, `result: merged`.\n\n"
+    + intake.MERGE_POLICY + "\n\n" + intake.IDEMPOTENCY,
+)
+def create_lead(request: HttpRequest, payload: LeadIn):
+    """Create or merge one lead (leadflow.api.intake)."""
+    return intake.create_or_merge(request, payload.model_dump(exclude_none=True))
 
 
 @router.post("/leads/{lead_id}/transitions", response={200: LeadDetail, **REFUSALS})
