@@ -6,5 +6,6 @@ from leadflow.api.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("webhooks/", include("leadflow.webhooks.urls")),
     path("", include("leadflow.web.urls")),
 ]

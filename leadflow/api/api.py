@@ -70,6 +70,7 @@ api.add_router("", reports.router)
 api.add_router("", check.router)
 api.add_router("", activities.router)
 api.add_router("", definitions.router)
+api.add_router("", webhooks.router)
 
 # Last, so it matches only what nothing above did: an unknown /api/ URL is a problem too.
 fallback = Router()
