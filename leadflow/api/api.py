@@ -9,7 +9,17 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponseNotAllowed
 from ninja import NinjaAPI, Router
 
-from leadflow.api import activities, check, definitions, intake, leads, problems, reports, tokens
+from leadflow.api import (
+    activities,
+    check,
+    definitions,
+    intake,
+    leads,
+    problems,
+    reports,
+    tokens,
+    webhooks,
+)
 from leadflow.api.auth import BearerToken, Session
 
 
