@@ -71,7 +71,7 @@ def test_logout_is_a_post_form_and_signs_out(world):
         ("ae", ["Inbox", "Leads", "Dashboards", "API docs"]),
         ("field_manager", ["Team", "Leads", "Definitions", "Dashboards", "API docs"]),
         ("arbiter", ["Arbiter queue", "Leads", "Dashboards", "API docs"]),
-        ("admin", ["Leads", "Dashboards", "Admin", "API docs"]),
+        ("admin", ["Leads", "Dashboards", "Webhooks", "Admin", "API docs"]),
     ],
 )
 def test_each_role_sees_its_navigation(world, username, expected):
