@@ -1,8 +1,9 @@
 """`leadflow worker`: keeps every hand-off's clock and tells people.
 
 Each pass: the SLA sweep (escalate overdue offers, reminders, missed first touches), the
-outbox fan-out (notifications and queued e-mails), e-mail delivery, then scoring (leads queued
-to qualify, rescores asked for when a definition is activated, engagement decay). Then it sleeps
+outbox fan-out (notifications, queued e-mails and webhook deliveries), e-mail delivery, webhook
+delivery (`leadflow.webhooks.delivery`), then scoring (leads queued to qualify, rescores asked
+for when a definition is activated, engagement decay). Then it sleeps
 `--interval` seconds (LEADFLOW_SWEEP_SECONDS, 30 by default). Several copies may run against
 PostgreSQL: every step claims its rows with SKIP LOCKED. On SQLite run one: copies would only
 take turns at the database lock.
