@@ -73,7 +73,6 @@ INSTALLED_APPS = [
     "leadflow.scoring",
     "leadflow.webhooks",
     "leadflow.intake",
-    "leadflow.intake",
     "leadflow.transfer",
     "ninja",  # serves Swagger UI's files itself, so /api/docs works offline
     "django.contrib.admin",
@@ -194,11 +193,6 @@ if LEADFLOW_SWEEP_SECONDS < 1:
 LEADFLOW_REMINDER_FRACTIONS = env_fractions("LEADFLOW_REMINDER_FRACTIONS", "0.5,0.9")
 # Links in notification e-mails point here.
 LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-
-# Intake: how long an API Idempotency-Key is remembered, and how many web-to-lead form posts
-# one client address may make per minute (more are refused with 429 and logged).
-LEADFLOW_IDEMPOTENCY_HOURS = env_int("LEADFLOW_IDEMPOTENCY_HOURS", 24)
-LEADFLOW_FORM_POSTS_PER_MINUTE = env_int("LEADFLOW_FORM_POSTS_PER_MINUTE", 10)
 
 # Intake: how long an API Idempotency-Key is remembered, and how many web-to-lead form posts
 # one client address may make per minute (more are refused with 429 and logged).

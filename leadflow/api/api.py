@@ -73,8 +73,9 @@ api = LeadflowAPI(
     auth=[BearerToken(), Session()],
 )
 problems.install(api)
-api.add_router("", leads.router)
+# Before leads: /leads/batch would otherwise be taken for /leads/{lead_id}.
 api.add_router("", intake.router)
+api.add_router("", leads.router)
 api.add_router("", tokens.router)
 api.add_router("", reports.router)
 api.add_router("", check.router)

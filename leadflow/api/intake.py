@@ -7,8 +7,10 @@ Both de-duplicate: a person already known by e-mail or external id is merged int
 
 from __future__ import annotations
 
+import json
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,12 +89,12 @@ def _key(request: HttpRequest) -> str:
     return key
 
 
-def _answer(request: HttpRequest, work, render) -> JsonResponse:
+def _answer(request: HttpRequest, work, render) -> HttpResponse:
     """Run `work` (under the request's Idempotency-Key, if any) and answer with `render`."""
     key = _key(request)
     if not key:
         status, body = render(work())
-        replayed = False
+        body, replayed = json.dumps(body, separators=(", ", ": ")), False
     else:
         try:
             answer = idempotency.run(
@@ -109,15 +111,15 @@ def _answer(request: HttpRequest, work, render) -> JsonResponse:
                 422, "idempotency-key-reused", str(misuse), field=idempotency.HEADER
             ) from None
         status, body, replayed = answer.status, answer.body, answer.replayed
-    response = JsonResponse(body, status=status)
-    if body.get("url"):
-        response["Location"] = body["url"]
+    response = HttpResponse(body, status=status, content_type="application/json")
+    if url := json.loads(body).get("url"):
+        response["Location"] = url
     if replayed:
         response["Idempotent-Replayed"] = "true"
     return response
 
 
-def create_or_merge(request: HttpRequest, item: dict) -> JsonResponse:
+def create_or_merge(request: HttpRequest, item: dict) -> HttpResponse:
     """POST /api/leads (routed in leadflow.api.leads): one lead, created or merged."""
     from leadflow.api import leads as lead_api  # it routes here: imported late
 

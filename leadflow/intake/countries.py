@@ -1,6 +1,6 @@
 """Country names as people type them into forms, to ISO 3166-1 alpha-2 codes.
 
-The names are the tz database's table (iso3166.tab, public domain, kept beside this module),
+The names are the tz database's table (iso3166.py, public domain),
 plus the usual other spellings. Anything not recognised is left to the caller: a web form
 keeps it as a custom attribute rather than guessing.
 """
@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from pathlib import Path
 
-TABLE = Path(__file__).with_name("iso3166.tab")
+from leadflow.intake.iso3166 import TABLE
 
 # Spellings the table does not carry (it writes "Britain (UK)", "Korea (South)"…).
 ALIASES = {
@@ -43,9 +42,7 @@ def _plain(text: str) -> str:
 def _names() -> dict[str, str]:
     names: dict[str, str] = {}
     bases: dict[str, set[str]] = {}
-    for line in TABLE.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
+    for line in TABLE.splitlines():
         code, name = line.split("\t", 1)
         names[_plain(name)] = code
         names[code.lower()] = code

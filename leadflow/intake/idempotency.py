@@ -15,6 +15,7 @@ forgotten after LEADFLOW_IDEMPOTENCY_HOURS (24 by default); expired rows are del
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class KeyMisused(Exception):
 @dataclass
 class Answer:
     status: int
-    body: dict
+    body: str  # JSON text
     replayed: bool
 
 
@@ -81,9 +82,14 @@ def run(
         if known is None:
             raise
         return _replay(known, request_fingerprint, render)
-    status, body = render(outcome)
+    status, body = _rendered(render, outcome)
     IdempotencyKey.objects.filter(pk=claim.pk).update(status=status, response=body)
     return Answer(status, body, replayed=False)
+
+
+def _rendered(render, outcome: dict) -> tuple[int, str]:
+    status, body = render(outcome)
+    return status, json.dumps(body, separators=(", ", ": "))
 
 
 def _known(user, key: str, now: datetime) -> IdempotencyKey | None:
@@ -100,11 +106,11 @@ def _replay(known: IdempotencyKey, request_fingerprint: str, render) -> Answer:
             f"this {HEADER} was used on {known.created_at:%Y-%m-%d %H:%M} UTC with a different "
             "request; send a new key for a new request"
         )
-    if known.response is None:
+    if not known.response:
         # The first call has committed but not stored its answer (yet, or it died): the same
         # outcome renders the same answer.
-        status, body = render(known.outcome)
-        IdempotencyKey.objects.filter(pk=known.pk, response__isnull=True).update(
+        status, body = _rendered(render, known.outcome)
+        IdempotencyKey.objects.filter(pk=known.pk, response="").update(
             status=status, response=body
         )
         return Answer(status, body, replayed=True)

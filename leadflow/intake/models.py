@@ -25,7 +25,8 @@ class IdempotencyKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     outcome = models.JSONField(null=True, blank=True)
     status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response = models.JSONField(null=True, blank=True)
+    # Text, not JSON: replayed byte for byte (PostgreSQL's jsonb would reorder the keys).
+    response = models.TextField(blank=True, default="")
 
     class Meta:
         constraints = [
