@@ -149,7 +149,7 @@ def validate(items: Sequence[Mapping[str, Any] | Arrival]) -> list[Arrival | Out
     for index, item in enumerate(items):
         if isinstance(item, Arrival):
             item.index = index
-            parsed.append(item)
+            parsed.append(_checked(item))
             continue
         if not isinstance(item, Mapping):
             parsed.append(_invalid(index, [("", "an item is a JSON object of lead fields")]))
@@ -226,16 +226,27 @@ def _arrival(index, item: LeadItem, sources, campaigns, accounts) -> Arrival | O
         fields["account"] = accounts.get(item.account)
         if fields["account"] is None:
             errors.append(("account", f"there is no account {item.account}"))
+    errors += _field_errors(fields)
+    if errors:
+        return _invalid(index, errors)
+    return Arrival(index, source, fields)
+
+
+def _checked(arrival: Arrival) -> Arrival | Outcome:
+    """An Arrival built by another edge (a web form): its values still get the model's checks."""
+    errors = _field_errors(arrival.fields)
+    return _invalid(arrival.index, errors) if errors else arrival
+
+
+def _field_errors(fields: dict) -> list[tuple[str, str]]:
     checked = {name: fields[name] for name in CHECKED if name in fields}
     try:
         Lead(**checked).clean_fields(
             exclude=[f.name for f in Lead._meta.fields if f.name not in checked]
         )
     except DjangoValidationError as exc:
-        errors += [(name, m) for name, messages in exc.message_dict.items() for m in messages]
-    if errors:
-        return _invalid(index, errors)
-    return Arrival(index, source, fields)
+        return [(name, m) for name, messages in exc.message_dict.items() for m in messages]
+    return []
 
 
 # --- matching and storing ------------------------------------------------------------------
