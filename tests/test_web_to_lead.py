@@ -242,6 +242,15 @@ def test_a_latin_1_form_is_read_in_its_encoding(form):
     assert Lead.objects.get().last_name == "Weiß"
 
 
+def test_a_form_on_a_page_without_a_charset_is_read_as_browsers_send_it(form):
+    """Browsers post such a page's form in windows-1252, whatever the action says."""
+    body = f"oid={form.key}&last_name=Wei%DF&email=w%40x.example"
+    response = Client().post("/servlet/servlet.WebToLead?encoding=UTF-8", body,
+                             content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 303
+    assert Lead.objects.get().last_name == "Weiß"
+
+
 def test_staff_see_the_rejected_posts(form, world):
     Client().post("/forms/nope", {"email": "spam@x.example"})
     client = Client()

@@ -8,6 +8,7 @@ carry no session to protect (the form key, honeypot and rate limit stand in).
 from __future__ import annotations
 
 import codecs
+from urllib.parse import unquote_to_bytes
 
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -43,16 +44,22 @@ def salesforce_post(request: HttpRequest) -> HttpResponse:
 
 def _posted(request: HttpRequest) -> QueryDict:
     """The posted fields. Salesforce forms name their charset in the action
-    (`?encoding=ISO-8859-1`); Django reads url-encoded bodies as UTF-8 only."""
+    (`?encoding=ISO-8859-1`); a page that declares none is sent by browsers in windows-1252.
+    Django reads url-encoded bodies as UTF-8 only, so other charsets are decoded here."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return request.POST
     name = request.GET.get("encoding", "")
     try:
         encoding = codecs.lookup(name).name if name else "utf-8"
     except LookupError:
         encoding = "utf-8"
-    content_type = request.content_type or ""
-    if encoding != "utf-8" and content_type == "application/x-www-form-urlencoded":
-        return QueryDict(request.body, encoding=encoding)
-    return request.POST
+    try:
+        unquote_to_bytes(request.body.replace(b"+", b" ")).decode(encoding)
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+    if encoding == "utf-8":
+        return request.POST
+    return QueryDict(request.body, encoding=encoding)
 
 
 def _receive(request: HttpRequest, key: str, posted: QueryDict) -> HttpResponse:
