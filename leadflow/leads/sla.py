@@ -203,32 +203,31 @@ def escalate_overdue(
     """
     result = result or SweepResult()
     services = services or DatabaseServices()
-    while not should_stop():
-        with transaction.atomic():
-            claimed = list(
-                overdue_offers(now)
-                .exclude(pk__in=result.skipped)
-                .select_related("lead")
-                .select_for_update(skip_locked=True, of=("lead",))
-                .only("id", "lead", "lead__id")[:batch]
-            )
-            for offer in claimed:
-                try:
-                    actions.transition(
-                        offer.lead_id, "ignore", actor=None, now=now, services=services
-                    )
-                except TransitionError as exc:
-                    # Decided or escalated since the read: nothing left to do here.
-                    logger.info("hand-off %s not escalated: %s", offer.pk, exc)
-                    result.skipped.append(offer.pk)
-                except Exception:
-                    # One broken row must not stop the sweep for every other lead.
-                    logger.exception("escalating hand-off %s failed", offer.pk)
-                    result.skipped.append(offer.pk)
-                else:
-                    result.escalated.append(offer.pk)
-        if len(claimed) < batch:
-            break
+
+    def one_batch() -> int:
+        claimed = list(
+            overdue_offers(now)
+            .exclude(pk__in=result.skipped)
+            .select_related("lead")
+            .select_for_update(skip_locked=True, of=("lead",))
+            .only("id", "lead", "lead__id")[:batch]
+        )
+        for offer in claimed:
+            try:
+                actions.transition(offer.lead_id, "ignore", actor=None, now=now, services=services)
+            except TransitionError as exc:
+                # Decided or escalated since the read: nothing left to do here.
+                logger.info("hand-off %s not escalated: %s", offer.pk, exc)
+                result.skipped.append(offer.pk)
+            except Exception:
+                # One broken row must not stop the sweep for every other lead.
+                logger.exception("escalating hand-off %s failed", offer.pk)
+                result.skipped.append(offer.pk)
+            else:
+                result.escalated.append(offer.pk)
+        return len(claimed)
+
+    _in_batches(one_batch, batch, should_stop)
     return result
 
 
@@ -245,16 +244,17 @@ def schedule_reminders(
     if not reminder_fractions():
         return result
     services = services or DatabaseServices()
-    while not should_stop():
-        with transaction.atomic():
-            offers = _claim(unscheduled_offers(), batch, "offered_to_team")
-            for offer in offers:
-                calendar = services.calendar(offer.offered_to_team)
-                offer.remind_at = first_remind_at(calendar, offer.offered_at, offer.accept_by)
-                offer.save(update_fields=["remind_at"])
-            result.scheduled += len(offers)
-        if len(offers) < batch:
-            break
+
+    def one_batch() -> int:
+        offers = _claim(unscheduled_offers(), batch, "offered_to_team")
+        for offer in offers:
+            calendar = services.calendar(offer.offered_to_team)
+            offer.remind_at = first_remind_at(calendar, offer.offered_at, offer.accept_by)
+            offer.save(update_fields=["remind_at"])
+        result.scheduled += len(offers)
+        return len(offers)
+
+    _in_batches(one_batch, batch, should_stop)
     return result
 
 
@@ -270,36 +270,37 @@ def send_reminders(
     `remind_at` to the next point (NULL when none remains)."""
     result = result or SweepResult()
     services = services or DatabaseServices()
-    while not should_stop():
-        with transaction.atomic():
-            # Only the hand-off row is locked: a reminder does not change the lead.
-            offers = _claim(due_reminders(now), batch, *HANDOFF_RELATED)
-            events = []
-            for offer in offers:
-                calendar = services.calendar(offer.offered_to_team)
-                reached, upcoming = next_reminder(calendar, offer.offered_at, offer.accept_by, now)
-                allowed = calendar.between(offer.offered_at, offer.accept_by)
-                left = calendar.between(now, offer.accept_by)
-                gone = 1 - left / allowed if allowed else 1.0
-                events.append(
-                    _event(
-                        REMINDER_EVENT,
-                        offer,
-                        now,
-                        reminder=offer.reminders_sent + 1,
-                        fraction=reached if reached is not None else round(gone, 3),
-                        fraction_gone=round(gone, 3),
-                        business_seconds_left=int(left.total_seconds()),
-                        seconds_left=int((offer.accept_by - now).total_seconds()),
-                    )
+
+    def one_batch() -> int:
+        # Only the hand-off row is locked: a reminder does not change the lead.
+        offers = _claim(due_reminders(now), batch, *HANDOFF_RELATED)
+        events = []
+        for offer in offers:
+            calendar = services.calendar(offer.offered_to_team)
+            reached, upcoming = next_reminder(calendar, offer.offered_at, offer.accept_by, now)
+            allowed = calendar.between(offer.offered_at, offer.accept_by)
+            left = calendar.between(now, offer.accept_by)
+            gone = 1 - left / allowed if allowed else 1.0
+            events.append(
+                _event(
+                    REMINDER_EVENT,
+                    offer,
+                    now,
+                    reminder=offer.reminders_sent + 1,
+                    fraction=reached if reached is not None else round(gone, 3),
+                    fraction_gone=round(gone, 3),
+                    business_seconds_left=int(left.total_seconds()),
+                    seconds_left=int((offer.accept_by - now).total_seconds()),
                 )
-                offer.remind_at = upcoming
-                offer.reminders_sent += 1
-                offer.save(update_fields=["remind_at", "reminders_sent"])
-                result.reminded.append(offer.pk)
-            OutboxEvent.objects.bulk_create(events)
-        if len(offers) < batch:
-            break
+            )
+            offer.remind_at = upcoming
+            offer.reminders_sent += 1
+            offer.save(update_fields=["remind_at", "reminders_sent"])
+            result.reminded.append(offer.pk)
+        OutboxEvent.objects.bulk_create(events)
+        return len(offers)
+
+    _in_batches(one_batch, batch, should_stop)
     return result
 
 
@@ -312,27 +313,38 @@ def alert_missed_first_touch(
 ) -> SweepResult:
     """Write one `handoff.first_touch_missed` for each accepted offer not touched in time."""
     result = result or SweepResult()
+
+    def one_batch() -> int:
+        offers = _claim(untouched_offers(now), batch, *HANDOFF_RELATED)
+        events = []
+        for offer in offers:
+            events.append(
+                _event(
+                    FIRST_TOUCH_MISSED_EVENT,
+                    offer,
+                    now,
+                    first_touch_by=offer.first_touch_by.isoformat(),
+                    accepted_at=offer.decided_at.isoformat() if offer.decided_at else None,
+                )
+            )
+            offer.first_touch_alerted_at = now
+            offer.save(update_fields=["first_touch_alerted_at"])
+            result.first_touch_alerts.append(offer.pk)
+        OutboxEvent.objects.bulk_create(events)
+        return len(offers)
+
+    _in_batches(one_batch, batch, should_stop)
+    return result
+
+
+def _in_batches(one_batch: Callable[[], int], batch: int, should_stop: Callable[[], bool]):
+    """Run `one_batch` (claim up to `batch` rows and work them; returns how many it claimed),
+    each time in its own transaction, until a batch comes back short or the worker stops."""
     while not should_stop():
         with transaction.atomic():
-            offers = _claim(untouched_offers(now), batch, *HANDOFF_RELATED)
-            events = []
-            for offer in offers:
-                events.append(
-                    _event(
-                        FIRST_TOUCH_MISSED_EVENT,
-                        offer,
-                        now,
-                        first_touch_by=offer.first_touch_by.isoformat(),
-                        accepted_at=offer.decided_at.isoformat() if offer.decided_at else None,
-                    )
-                )
-                offer.first_touch_alerted_at = now
-                offer.save(update_fields=["first_touch_alerted_at"])
-                result.first_touch_alerts.append(offer.pk)
-            OutboxEvent.objects.bulk_create(events)
-        if len(offers) < batch:
-            break
-    return result
+            claimed = one_batch()
+        if claimed < batch:
+            return
 
 
 def _claim(due: QuerySet[Handoff], batch: int, *related: str) -> list[Handoff]:
