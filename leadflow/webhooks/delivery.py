@@ -210,8 +210,10 @@ def deliver(
         if delivery is None:
             break
         if delivery.webhook_id not in webhooks:
-            webhooks[delivery.webhook_id] = Webhook.objects.get(pk=delivery.webhook_id)
+            webhooks[delivery.webhook_id] = Webhook.objects.filter(pk=delivery.webhook_id).first()
         webhook = webhooks[delivery.webhook_id]
+        if webhook is None:  # deleted since the claim, with its deliveries
+            continue
         answer = unreachable.get(webhook.pk) or post(webhook, delivery)
         if answer.unreachable:
             unreachable[webhook.pk] = answer
