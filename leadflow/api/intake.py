@@ -8,6 +8,7 @@ Both de-duplicate: a person already known by e-mail or external id is merged int
 from __future__ import annotations
 
 import json
+import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
@@ -22,16 +23,26 @@ from leadflow.leads import merge
 
 router = Router(tags=["intake"])
 
+def _policy_items(doc: str) -> list[str]:
+    """The numbered rules of the merge policy's docstring, each on one line."""
+    items: list[str] = []
+    for line in doc.splitlines():
+        text = line.strip()
+        if re.match(r"\d+\. ", text):
+            items.append(text)
+        elif items and not text:
+            break  # the list has ended
+        elif items:
+            items[-1] += " " + text
+    return items
+
+
 MERGE_POLICY = (
     "**De-duplication.** A lead is found by its e-mail address first (case-insensitive; "
     "`+tags` folded only at providers where they never name another mailbox, such as Gmail), "
     "then by `external_id`. A match is merged, not duplicated, and the arrival is recorded on "
     "the lead as a `form_fill` activity. The merge policy (`leadflow.leads.merge`):\n\n"
-    + "\n".join(
-        line.strip()
-        for line in merge.__doc__.split("\n")
-        if line.strip()[:2] in {"1.", "2.", "3.", "4.", "5.", "6."}
-    ).replace("\n", "\n\n")
+    + "\n".join(_policy_items(merge.__doc__))
 )
 
 IDEMPOTENCY = (
