@@ -3,6 +3,8 @@ the delivery log and replay. Anyone else is refused with a problem, the same cod
 pages' 403."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leadflow.api.testing import client_for, post_json
 from leadflow.notify import fanout
@@ -118,3 +120,22 @@ def test_nobody_but_an_admin_may_see_or_touch_webhooks(world):
             assert response.json()["code"] == "forbidden"
     assert Webhook.objects.count() == 1 and WebhookDelivery.objects.count() == 1
     assert client_for(world.admin).get("/api/webhooks/999").status_code == 404
+
+
+def test_the_list_takes_as_many_queries_for_five_webhooks_as_for_one(world, admin):
+    def queries_to_list():
+        with CaptureQueriesContext(connection) as captured:
+            assert admin.get("/api/webhooks").status_code == 200
+        return len(captured)
+
+    actions.create_webhook(actor=world.admin, name="W0", url="https://w0.example")
+    queries_to_list()  # the token's first use writes its last_used_at
+    one = queries_to_list()
+    for n in range(1, 5):
+        webhook = actions.create_webhook(actor=world.admin, name=f"W{n}", url="https://w.example")
+        WebhookDelivery.objects.create(webhook=webhook, event_name="lead.created", payload={})
+    assert queries_to_list() == one
+    listed = admin.get("/api/webhooks").json()
+    assert [(w["name"], w["pending"]) for w in listed] == [
+        ("W0", 0), ("W1", 1), ("W2", 1), ("W3", 1), ("W4", 1),
+    ]

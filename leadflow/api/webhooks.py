@@ -85,10 +85,12 @@ class DeliveryFilters(Schema):
 
 
 def _webhook_out(webhook: Webhook, *, secret: bool = False) -> dict:
-    counts = {
-        status: webhook.deliveries.filter(status=status).count()
-        for status in (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.FAILED)
-    }
+    """`webhook` as the API shows it; read again with its log counts."""
+    webhook = Webhook.objects.with_log_counts().select_related("created_by").get(pk=webhook.pk)
+    return _listed(webhook, secret=secret)
+
+
+def _listed(webhook: Webhook, *, secret: bool = False) -> dict:
     out = {
         "id": webhook.pk,
         "name": webhook.name,
@@ -97,8 +99,8 @@ def _webhook_out(webhook: Webhook, *, secret: bool = False) -> dict:
         "active": webhook.active,
         "created_by": webhook.created_by.username if webhook.created_by else None,
         "created_at": webhook.created_at,
-        "pending": counts[WebhookDelivery.Status.PENDING],
-        "failed": counts[WebhookDelivery.Status.FAILED],
+        "pending": webhook.pending,
+        "failed": webhook.failed,
     }
     if secret:
         out["secret"] = webhook.secret
@@ -140,7 +142,8 @@ def _allowed(check, *args):
 def list_webhooks(request: HttpRequest):
     """Every webhook (admins only). The secrets are not listed: read one webhook for its."""
     _allowed(access.require_admin, request.auth)
-    return [_webhook_out(w) for w in Webhook.objects.select_related("created_by")]
+    webhooks = Webhook.objects.with_log_counts().select_related("created_by")
+    return [_listed(w) for w in webhooks]
 
 
 @router.post("/webhooks", response={201: WebhookWithSecret, **REFUSALS})

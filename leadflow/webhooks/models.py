@@ -32,6 +32,19 @@ def event_names() -> list[str]:
     return [name for name, _ in event_choices()]
 
 
+class WebhookQuerySet(models.QuerySet):
+    def with_log_counts(self):
+        """Each webhook with `pending` and `failed` delivery counts and `last_delivered_at`, in
+        the same query."""
+        pending = Q(deliveries__status="pending")
+        failed = Q(deliveries__status="failed")
+        return self.annotate(
+            pending=models.Count("deliveries", filter=pending),
+            failed=models.Count("deliveries", filter=failed),
+            last_delivered_at=models.Max("deliveries__delivered_at"),
+        )
+
+
 class Webhook(models.Model):
     """A receiver's URL and the events it wants (none listed: every event)."""
 
@@ -52,6 +65,8 @@ class Webhook(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WebhookQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]

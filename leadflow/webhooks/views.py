@@ -8,7 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Max, Q
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -91,11 +91,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
         status = 422
     else:
         status = 200
-    webhooks = Webhook.objects.annotate(
-        pending=Count("deliveries", filter=Q(deliveries__status=Status.PENDING)),
-        failed=Count("deliveries", filter=Q(deliveries__status=Status.FAILED)),
-        last_delivered=Max("deliveries__delivered_at"),
-    )
+    webhooks = Webhook.objects.with_log_counts()
     return render(
         request, "webhooks/list.html", {"webhooks": webhooks, "form": form}, status=status
     )
