@@ -196,3 +196,22 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(world, receiver):
     [d] = delivery.deliver().retrying
     assert WebhookDelivery.objects.get(pk=d).last_status_code == 301
     assert webhook.deliveries.get().status == "pending"
+
+
+def test_a_receiver_that_does_not_answer_costs_one_timeout_per_pass(world, receiver, monkeypatch):
+    """Timed out, the receiver counts as unreachable for the rest of the pass: its other due
+    deliveries count a failed attempt without waiting for a timeout each."""
+    monkeypatch.setattr(delivery, "TIMEOUT", 0.3)
+    subscribe(world, receiver)
+    receiver.delay = 1.0
+    for n in range(3):
+        world.lead(email=f"lead{n}@example.com")
+    fanout.process_outbox()
+
+    result = delivery.deliver()
+
+    assert len(result.retrying) == 3
+    assert len(receiver.received()) == 1  # only the first was sent
+    errors = set(WebhookDelivery.objects.values_list("last_error", flat=True))
+    assert len(errors) == 1 and "timed out" in errors.pop()
+    assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -79,9 +80,7 @@ class Receiver:
             def log_message(self, format, *args):  # no request lines in the test output
                 pass
 
-        self._server = ThreadingHTTPServer(
-            ("127.0.0.1", self.port), Handler, bind_and_activate=False
-        )
+        self._server = _Server(("127.0.0.1", self.port), Handler, bind_and_activate=False)
         self._server.socket.close()
         self._server.socket = self._socket or _bound_socket(self.port)
         self._socket = None
@@ -112,6 +111,13 @@ class Receiver:
 
     def delivery_ids(self) -> list[str]:
         return [r.delivery_id for r in self.received()]
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # leadflow hung up first (its timeout): expected when a test makes the receiver slow.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _bound_socket(port: int) -> socket.socket:
