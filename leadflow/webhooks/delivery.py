@@ -17,7 +17,8 @@ Delivery is at least once. A worker that dies between the receiver's answer and 
 the row pending; the lease expires and the delivery goes again, with the same
 `Leadflow-Delivery` id. Receivers drop a delivery id they have already processed. Without
 such a crash, every delivery arrives once: a row is claimed by one worker at a time, and
-recorded delivered right after the receiver's 2xx.
+recorded delivered right after the receiver's 2xx. (A receiver that dribbles its answer out
+for longer than the lease, each byte within `TIMEOUT`, can also get it twice, same id.)
 
 When a receiver cannot be reached at all (connection refused, timed out, name unknown), its
 other deliveries due in the same pass count a failed attempt with the same error without
