@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("leadflow.intake.urls")),
     path("webhooks/", include("leadflow.webhooks.urls")),
+    path("", include("leadflow.transfer.urls")),
     path("", include("leadflow.web.urls")),
 ]

@@ -31,6 +31,7 @@ class ImportJob(models.Model):
     (where the next chunk starts) and the counts, so an interrupted job resumes exactly there."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", "Mapping columns"  # uploaded in the browser, not started yet
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         DONE = "done", "Done"

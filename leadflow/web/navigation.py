@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from leadflow.accounts.models import Role
 from leadflow.notify.models import Notification
+from leadflow.transfer.access import may_import
 from leadflow.webhooks.access import is_admin
 
 
@@ -51,6 +52,7 @@ ITEMS = (
         section=frozenset({"definition_detail", "definition_diff", "definition_whatif"}),
     ),
     NavItem("Dashboards", "dashboard_home", section=frozenset({"dashboard"})),
+    NavItem("Import", "import_home", may_import, section=frozenset({"import_job"})),
     NavItem("Webhooks", "webhook_list", is_admin, section=frozenset({"webhook_detail"})),
     NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),

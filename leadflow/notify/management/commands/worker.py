@@ -27,6 +27,7 @@ from django.db import close_old_connections, connection
 from leadflow.leads import sla
 from leadflow.notify import delivery, fanout
 from leadflow.scoring import rescore as scoring
+from leadflow.transfer import jobs as imports
 from leadflow.webhooks import delivery as webhooks
 
 logger = logging.getLogger("leadflow.worker")
@@ -79,6 +80,7 @@ class Command(BaseCommand):
             ("delivery", delivery.deliver_emails),
             ("webhooks", webhooks.deliver),
             ("scoring", scoring.run),
+            ("import", imports.run),
         ]
         for name, step in steps:
             if self.stopping.is_set():
