@@ -26,14 +26,19 @@ class Result:
     rows: int = 0
 
 
-def run(should_stop=lambda: False, slice_seconds: float = SLICE) -> Result:
+def run(
+    should_stop=lambda: False,
+    slice_seconds: float = SLICE,
+    chunk_size: int = importer.CHUNK_SIZE,
+) -> Result:
+    """Import queued jobs for about `slice_seconds` (at least one chunk when one is queued)."""
     result = Result()
     deadline = time.monotonic() + slice_seconds
 
     def stop() -> bool:
         return should_stop() or time.monotonic() > deadline
 
-    while not stop():
+    while not should_stop():
         stale = timezone.now() - STALE
         job = (
             ImportJob.objects.filter(
@@ -54,7 +59,9 @@ def run(should_stop=lambda: False, slice_seconds: float = SLICE) -> Result:
             continue
         job.refresh_from_db()
         before = job.rows_done
-        job = importer.Importer(job, should_stop=stop).run()
+        job = importer.Importer(job, chunk_size=chunk_size, should_stop=stop).run()
         result.imported += job.status == ImportJob.Status.DONE
         result.rows += job.rows_done - before
+        if stop():
+            break
     return result
