@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from leadflow.accounts.models import Role, Side, Team
 from leadflow.leads.models import (
+    FIRST_ENTERED,
     Decision,
     Handoff,
     HandoffKind,
@@ -487,6 +488,20 @@ class Plan:
     opportunity_history: StageChange | None = None
 
 
+def first_entries(t: Transition, lead: Lead, now: datetime) -> dict:
+    """The lead's first-entry columns this transition sets (`FIRST_ENTERED`): the stage it
+    enters, and the opportunity stage when it opens one — only where not set before."""
+    entered = [t.target]
+    if t.opportunity is OpportunityEffect.OPEN:
+        entered.append("opportunity")
+    fields = {}
+    for stage in entered:
+        name = FIRST_ENTERED.get(stage)
+        if name is not None and getattr(lead, name) is None:
+            fields[name] = now
+    return fields
+
+
 def plan(
     t: Transition,
     state: LeadState,
@@ -500,6 +515,7 @@ def plan(
     fields: dict = {"stage": t.target, "updated_at": now, "version": lead.version + 1}
     if t.source != t.target:
         fields["stage_changed_at"] = now
+    fields.update(first_entries(t, lead, now))
     result = Plan(lead_fields=fields, history=None)  # type: ignore[arg-type]
 
     offer_side = {

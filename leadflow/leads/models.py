@@ -183,6 +183,18 @@ class Priority(models.TextChoices):
     HOT = "hot", "Hot"
 
 
+# The later waterfall stages and the Lead column holding when a lead first entered each: the
+# lead stages by a history row to that stage, the opportunity by its opening.
+FIRST_ENTERED = {
+    "mql": "first_mql_at",
+    "sal": "first_sal_at",
+    "sql": "first_sql_at",
+    "opportunity": "first_opportunity_at",
+    "won": "won_at",
+}
+COHORT_INDEX_FIELDS = ["created_at", "source", "campaign", *FIRST_ENTERED.values()]
+
+
 class Lead(models.Model):
     # The person
     first_name = models.CharField(max_length=100, blank=True)
@@ -230,6 +242,15 @@ class Lead(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     stage_changed_at = models.DateTimeField(default=timezone.now)
+    # When the lead first entered each later stage of the cohort waterfall (FIRST_ENTERED):
+    # set by the lifecycle plan that takes it there and never moved afterwards, so a recycled
+    # lead's second MQL keeps its first. Each equals the lead's first history row entering the
+    # stage; the funnel reports count and time leads on them instead of joining the history.
+    first_mql_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_sal_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_sql_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_opportunity_at = models.DateTimeField(null=True, blank=True, editable=False)
+    won_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Optimistic concurrency: bumped by every action, so a stale form or API call is refused.
     version = models.PositiveIntegerField(default=1)
 
@@ -241,6 +262,9 @@ class Lead(models.Model):
             models.Index(fields=["stage", "created_at"], name="lead_stage_created"),
             models.Index(fields=["email_key"], name="lead_email_key"),
             models.Index(fields=["external_id"], name="lead_external_id"),
+            # The cohort of a period with what the funnel reports read of each lead, so they
+            # are answered from the index alone.
+            models.Index(fields=COHORT_INDEX_FIELDS, name="lead_cohort"),
         ]
 
     def __str__(self) -> str:
@@ -494,6 +518,27 @@ class StageChange(models.Model):
         if self.pk is not None:
             raise HistoryIsAppendOnly("history rows cannot be updated")
         super().save(*args, **kwargs)
+        self._keep_first_entry()
+
+    def _keep_first_entry(self) -> None:
+        """Keep the lead's first-entry column (`FIRST_ENTERED`) at the earliest history row
+        entering its stage. The lifecycle plan sets it with the move it plans, so this costs
+        nothing there; it matters for history written otherwise (an imported past)."""
+        if self.entity == self.Entity.OPPORTUNITY:
+            stage = "opportunity" if self.to_stage == OpportunityStage.DISCOVERY else None
+        else:
+            stage = self.to_stage
+        column = FIRST_ENTERED.get(stage)
+        if column is None:
+            return
+        lead = self._state.fields_cache.get("lead")
+        known = getattr(lead, column) if lead is not None else None
+        if known is not None and known <= self.at:
+            return
+        later = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__gt": self.at})
+        Lead.objects.filter(later, pk=self.lead_id).update(**{column: self.at})
+        if lead is not None:
+            setattr(lead, column, self.at)
 
     def delete(self, *args, **kwargs):
         raise HistoryIsAppendOnly("history rows cannot be deleted")

@@ -7,11 +7,12 @@ opportunity's first history row, at `discovery`). Paths do not matter: a lead th
 stage has not reached it, and a lead that entered a stage twice (recycled from nurture,
 overruled back to sales) has reached it once.
 
-Queries, per span: the cohort view is one statement — each cohort lead joined to the history
-rows that enter a stage (nothing else), aggregated to one row per lead with its first entry
-times, then counted and ranked per group (`measures.grouped_measures`); no COUNT(DISTINCT)
-over the join. The flow view is one GROUP BY over the history rows of the span, found
-through the (to_stage, at) index.
+Queries, per span: the cohort view is one statement over the cohort's lead rows alone — each
+lead carries when it first entered each stage (`Lead.first_mql_at` … `won_at`, set by the
+lifecycle plan that takes it there and equal to its first history row entering the stage;
+tests/test_reports_first_entries.py), read through the `lead_cohort` index — counted and ranked per
+group (`measures.grouped_measures`). The flow view is one GROUP BY over the history rows of the
+span, found through the (to_stage, at) index.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Count, F, FilteredRelation, Min, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from leadflow.leads.models import Lead, OpportunityStage, Stage, StageChange
+from leadflow.leads.models import FIRST_ENTERED, Lead, OpportunityStage, Stage, StageChange
 from leadflow.reports import grouping as dims
 from leadflow.reports.grouping import ALL, NO_FILTERS, Filters, Grouping
 from leadflow.reports.measures import (
@@ -117,25 +118,14 @@ def first_entries(span: Span, group: Grouping, filters: Filters = NO_FILTERS):
     (NULL: never; inquiry: its creation) and `d_<T>` = seconds from first entering S to first
     entering T for each step S→T (NULL unless it reached both).
 
-    Only the history rows that enter a waterfall stage are joined (in the JOIN's ON clause,
-    through the (lead, at) index), and only from the span's start: a lead's history never
-    precedes its creation.
+    The first entries are the lead's own columns (`FIRST_ENTERED`): no join to the history.
     """
-    stage_rows = Q()
-    for stage in STAGES[1:]:
-        stage_rows |= entered(stage, "history__")
-    entries = FilteredRelation(
-        "history", condition=Q(history__at__gte=span.start) & stage_rows
-    )
-    first_entry = {
-        f"t_{s}": Min("entries__at", filter=entered(s, "entries__")) for s in STAGES[1:]
-    }
+    first_entry = {f"t_{s}": F(FIRST_ENTERED[s]) for s in STAGES[1:]}
     return (
         cohort(span, filters)
-        .annotate(entries=entries, **group.columns)
-        .values("pk", *group.names)
-        .annotate(t_inquiry=Min("created_at"), **first_entry)
+        .annotate(**group.columns, t_inquiry=F("created_at"), **first_entry)
         .annotate(**{f"d_{t}": Seconds(F(f"t_{t}"), F(f"t_{s}")) for s, t in STEPS})
+        .values(*group.names, *first_entry, *(f"d_{t}" for _, t in STEPS))
         .order_by()
     )
 
