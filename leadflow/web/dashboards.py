@@ -424,6 +424,21 @@ class Reports:
             ),
         )
 
+    def forecast(self) -> Report:
+        """The next quarter's revenue forecast with its back-test, as the API answers by
+        default: made now from the opportunities open now, so it does not follow the period."""
+
+        def build() -> Report:
+            data = jsonable(pipeline.forecast(None, self.filters, self.as_of))
+            params = {"quarter": data["quarter"]}
+            if self.filters.source is not None:
+                params["source"] = str(self.filters.source)
+            if self.filters.team is not None:
+                params["team"] = str(self.filters.team)
+            return Report("report-forecast", params, data)
+
+        return self._once(("forecast",), build)
+
     def pipeline(self) -> Report:
         return self._once(
             ("pipeline",),
@@ -947,6 +962,146 @@ def pipeline_panel(reports: Reports, scope: str) -> Panel:
     )
 
 
+def forecast_panel(reports: Reports, scope: str) -> Panel:
+    """Revenue expected next quarter: today's open value per stage × the share of such
+    opportunities won within a quarter in the last quarters."""
+    report = reports.forecast()
+    quarter = report.get("quarter")
+    stages = report.get("stages")
+    labels = [OPEN_STAGE_LABELS[s["stage"]] for s in stages]
+    paths = [f"stages.{i}" for i in range(len(stages))]
+    open_value = Dataset(
+        "Open value today", [report.cell(f"{p}.open_value", "money") for p in paths],
+        role="previous",
+    )
+    expected = Dataset(
+        f"Expected revenue, {quarter}",
+        [report.cell(f"{p}.expected_value", "money") for p in paths],
+        role="current",
+    )
+    rows = [
+        Row(
+            label,
+            [
+                report.cell(f"{p}.open", "count"),
+                open_value.cells[i],
+                report.cell(f"{p}.conversion", "percent"),
+                expected.cells[i],
+            ],
+        )
+        for i, (label, p) in enumerate(zip(labels, paths, strict=True))
+    ]
+    blank = Cell(None, "money")
+    rows.append(
+        Row("Forecast", [Cell(None, "count"), blank, Cell(None, "percent"),
+                         report.cell("value", "money")], level="total")
+    )
+    history = report.get("history")
+    made = str(report.get("base_at"))[:10]
+    return Panel(
+        id="forecast",
+        title=f"Forecast: revenue expected in {quarter}",
+        description=(
+            "The opportunities open today, by stage, times the share of the opportunities in "
+            "that stage at a quarter's start that were won within that quarter (stage "
+            "conversion and velocity in one rate), over the last complete quarters. New "
+            "opportunities opened and won within the quarter are not in it."
+        ),
+        report=report,
+        chart=Chart(
+            "bar", labels, [open_value, expected], "Opportunity stage today", "Value (USD)",
+            "money",
+        ),
+        table=Table(
+            [
+                Column("Stage", "today", numeric=False),
+                Column("Open opportunities"),
+                Column("Open value"),
+                Column("Won within a quarter", "historically"),
+                Column("Expected revenue", quarter),
+            ],
+            rows,
+            f"Revenue forecast for {quarter}",
+        ),
+        csv_url=report.csv_url(table="stages"),
+        empty=(
+            ""
+            if any(s["open"] for s in stages)
+            else f"No opportunities are open today to forecast {quarter} from."
+        ),
+        note=(
+            f"Made {made}, with conversion measured over {' '.join(history[:1])}–"
+            f"{' '.join(history[-1:])}. It looks ahead from today, so the period chosen above "
+            "does not change it; source and team do."
+        ),
+    )
+
+
+def backtest_panel(reports: Reports, scope: str) -> Panel:
+    """The same forecast made at the start of past quarters, against what was won."""
+    report = reports.forecast()
+    tests = report.get("backtest")
+    paths = [f"backtest.{i}" for i in range(len(tests))]
+    labels = [t["quarter"] for t in tests]
+    predicted = Dataset(
+        "Forecast at the quarter's start", [report.cell(f"{p}.forecast", "money") for p in paths],
+        role="current",
+    )
+    actual = Dataset(
+        "Actually won", [report.cell(f"{p}.actual", "money") for p in paths], role="previous"
+    )
+    rows = [
+        Row(
+            label,
+            [
+                predicted.cells[i],
+                actual.cells[i],
+                report.cell(f"{p}.error", "money"),
+                report.cell(f"{p}.relative_error", "percent"),
+            ],
+        )
+        for i, (label, p) in enumerate(zip(labels, paths, strict=True))
+    ]
+    rows.append(
+        Row(
+            "Mean absolute relative error",
+            [Cell(None, "money"), Cell(None, "money"), Cell(None, "money"),
+             report.cell("mean_absolute_relative_error", "percent")],
+            level="total",
+        )
+    )
+    return Panel(
+        id="forecast-backtest",
+        title="Forecast back-test: how far off it was on past quarters",
+        description=(
+            "The same forecast, made at the start of each of the last complete quarters from "
+            "the quarters before it, against what the opportunities open at that start won "
+            "in the quarter. Error = forecast − actual; relative error = error / actual."
+        ),
+        report=report,
+        chart=Chart("bar", labels, [predicted, actual], "Quarter", "Revenue (USD)", "money")
+        if tests
+        else None,
+        table=Table(
+            [
+                Column("Quarter", numeric=False),
+                Column("Forecast"),
+                Column("Actual"),
+                Column("Error"),
+                Column("Relative error"),
+            ],
+            rows,
+            f"Forecast back-test, {', '.join(labels)}",
+        ),
+        csv_url=report.csv_url(table="backtest"),
+        empty=(
+            ""
+            if any(t["forecast"] is not None or t["actual"] for t in tests)
+            else "No past quarter had open opportunities to test the forecast on."
+        ),
+    )
+
+
 # --- the three dashboards ------------------------------------------------------------------------
 
 
@@ -1022,6 +1177,8 @@ def build(audience: str, span: Span, filters: Filters, filters_text: str = "") -
                 reps_panel(reports, scope),
                 funnel_panel(reports, scope),
                 pipeline_panel(reports, scope),
+                forecast_panel(reports, scope),
+                backtest_panel(reports, scope),
                 pareto_panel(reports, scope, which="return"),
             ],
         )
@@ -1045,6 +1202,8 @@ def build(audience: str, span: Span, filters: Filters, filters_text: str = "") -
             source_panel(reports, scope, campaigns=False),
             health_panel(reports, scope),
             pipeline_panel(reports, scope),
+            forecast_panel(reports, scope),
+            backtest_panel(reports, scope),
         ],
     )
 
