@@ -3,8 +3,6 @@ streamed."""
 
 from __future__ import annotations
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from leadflow.reports.periods import PeriodError
@@ -24,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="Write to this file instead of stdout.")
 
     def handle(self, *args, what, name, output, **o):
-        out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
+        out = open(output, "w", newline="", encoding="utf-8") if output else self.stdout._out
         try:
             if what == "report":
                 if not name:
