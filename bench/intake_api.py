@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -159,6 +160,22 @@ def serve(args, env) -> subprocess.Popen:
     raise SystemExit("leadflow serve did not start")
 
 
+def server_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) used so far by the gunicorn master and its workers."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [server.pid]
+    for task in Path(f"/proc/{server.pid}/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def wrk(args, token: str, source: str, seconds: int, run: str) -> str:
     script = Path(args.dir) / "intake.lua"
     script.write_text(WRK_SCRIPT % {"source": source})
@@ -205,7 +222,11 @@ def main() -> None:
         events_before = OutboxEvent.objects.count()
         connection.close()
         load_before = os.getloadavg()
+        cpu_before = server_cpu_seconds(server)
+        wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         output = wrk(args, token, source, args.seconds, f"r{int(time.time())}")
+        wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = server_cpu_seconds(server) - cpu_before
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -219,6 +240,12 @@ def main() -> None:
         clients=args.clients,
         seconds=args.seconds,
         queries_per_request=queries,
+        # Where the shared CPUs went: leadflow's processes and the load generator, per request.
+        server_cpu_ms_per_request=round(server_cpu * 1000 / max(result["requests"], 1), 2),
+        wrk_cpu_ms_per_request=round(
+            (wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime)
+            * 1000 / max(result["requests"], 1), 3
+        ),
         leads_stored=stored,
         outbox_events=OutboxEvent.objects.count() - events_before,
         load_before=[round(x, 2) for x in load_before],

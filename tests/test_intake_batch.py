@@ -100,3 +100,19 @@ def test_sales_may_not_create_leads(world):
     )
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
+
+
+def test_an_item_refused_while_it_is_stored_does_not_stop_the_batch(world):
+    """A value only the model's full validation catches (a head-count too large for the
+    column) is refused inside create_lead; the items after it are stored all the same."""
+    items = [
+        {"source": "Organic Web", "email": "one@x.example"},
+        {"source": "Organic Web", "email": "two@x.example", "employee_count": 10**19},
+        {"source": "Organic Web", "email": "three@x.example"},
+    ]
+    body = post_json(client_for(world.marketing), "/api/leads/batch", {"items": items}).json()
+    assert [i["result"] for i in body["items"]] == ["created", "invalid", "created"]
+    assert [e["field"] for e in body["items"][1]["errors"]] == ["items[1].employee_count"]
+    assert sorted(Lead.objects.values_list("email", flat=True)) == [
+        "one@x.example", "three@x.example"
+    ]

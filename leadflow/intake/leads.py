@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from leadflow.leads import actions, lifecycle
 from leadflow.leads.identity import email_key
 from leadflow.leads.lifecycle import Forbidden, TransitionError
 from leadflow.leads.models import Account, ActivityKind, Campaign, Lead, Source
+from leadflow.leads.routing import DatabaseServices
 
 MAX_BATCH = 5_000
 QUERY_CHUNK = 2_000  # values per IN (...): well under SQLite's parameter limit
@@ -129,13 +131,15 @@ def intake_batch(
             outcomes[arrival.index] = arrival
         else:
             arrivals.append(arrival)
+    # One routing service for the batch: it keeps the default teams it has looked up.
+    services = DatabaseServices()
     with transaction.atomic():
         _lock_identities(arrivals)
         by_email, by_external = _known_leads(arrivals)
         for arrival in arrivals:
             outcomes[arrival.index] = _take(
                 arrival, by_email, by_external, actor=actor, channel=channel, now=now,
-                record_creation=record_creation,
+                record_creation=record_creation, services=services,
             )
     return outcomes
 
@@ -301,17 +305,21 @@ def _known_leads(arrivals: list[Arrival]) -> tuple[dict[str, int], dict[str, int
 
 
 def _take(
-    arrival: Arrival, by_email, by_external, *, actor, channel, now, record_creation
+    arrival: Arrival, by_email, by_external, *, actor, channel, now, record_creation, services
 ) -> Outcome:
     key, external = _identities(arrival)
     lead_id = (by_email.get(key) if key else None) or (
         by_external.get(external) if external else None
     )
     try:
-        with transaction.atomic():
+        # Each action is atomic itself; an item that takes two gets a savepoint around both:
+        # an item the lifecycle refuses leaves nothing behind, and the batch goes on.
+        two_actions = lead_id is not None or record_creation
+        with transaction.atomic() if two_actions else nullcontext():
             if lead_id is None:
                 lead = actions.create_lead(
-                    actor=actor, source=arrival.source, now=now, **arrival.fields
+                    actor=actor, source=arrival.source, now=now, services=services,
+                    **arrival.fields,
                 )
                 if record_creation:
                     _record(lead.pk, arrival, channel, now, "new lead")
