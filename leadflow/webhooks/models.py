@@ -38,11 +38,12 @@ class WebhookQuerySet(models.QuerySet):
         the same query."""
         pending = Q(deliveries__status="pending")
         failed = Q(deliveries__status="failed")
+        # Ordered again: Django leaves Meta.ordering out of aggregating queries.
         return self.annotate(
             pending=models.Count("deliveries", filter=pending),
             failed=models.Count("deliveries", filter=failed),
             last_delivered_at=models.Max("deliveries__delivered_at"),
-        )
+        ).order_by("name", "id")
 
 
 class Webhook(models.Model):
