@@ -181,6 +181,7 @@ def wrk(args, token: str, source: str, seconds: int, run: str) -> str:
     script.write_text(WRK_SCRIPT % {"source": source})
     command = [
         "wrk", "-t", "2", "-c", str(args.clients), "-d", f"{seconds}s", "--latency",
+        "--timeout", "30s",
         "-s", str(script), f"http://127.0.0.1:{args.port}", "--", run, token,
     ]
     return subprocess.run(command, capture_output=True, text=True, check=True).stdout
