@@ -1,11 +1,11 @@
-"""Admin for intake: web forms (set up here), their rejected posts and API idempotency keys
-(both read-only: they are records of what arrived)."""
+"""Admin for intake: web forms (set up here); their rejected posts, per-address post counts and
+API idempotency keys (read-only: records of what arrived)."""
 
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leadflow.intake.models import IdempotencyKey, RejectedPost, WebForm
+from leadflow.intake.models import ClientPosts, IdempotencyKey, RejectedPost, WebForm
 
 
 @admin.register(WebForm)
@@ -48,3 +48,9 @@ class IdempotencyKeyAdmin(ReadOnly):
     list_display = ("key", "user", "created_at", "status")
     search_fields = ("key",)
     list_filter = ("status",)
+
+
+@admin.register(ClientPosts)
+class ClientPostsAdmin(ReadOnly):
+    list_display = ("client_address", "window", "posts")
+    search_fields = ("client_address",)
