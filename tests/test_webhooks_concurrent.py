@@ -58,3 +58,37 @@ def test_two_workers_released_together_deliver_each_event_once(transactional_db)
     got = Counter(r.delivery_id for r in receiver.received())
     assert got == Counter(str(pk) for pk in ids)  # each once
     assert all(r.valid for r in receiver.received())
+
+
+@postgres_only
+def test_two_workers_fanning_out_and_delivering_together_send_each_event_once(transactional_db):
+    world = World()
+    with Receiver() as receiver:
+        webhook = actions.create_webhook(actor=world.admin, name="CRM", url=receiver.url)
+        receiver.secret = webhook.secret
+        for n in range(EVENTS):
+            world.lead(email=f"lead{n}@example.com")
+        now = timezone.now()
+        barrier = threading.Barrier(2)
+        done = [False, False]
+
+        def work(i):
+            try:
+                barrier.wait()
+                fanout.process_outbox(now, batch=3)  # small batches: many rounds interleave
+                delivery.deliver(now)
+                done[i] = True
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+    assert done == [True, True]
+    deliveries = WebhookDelivery.objects.all()
+    assert deliveries.count() == EVENTS and {d.status for d in deliveries} == {"delivered"}
+    got = Counter(r.payload["id"] for r in receiver.received())
+    assert len(got) == EVENTS and set(got.values()) == {1}
