@@ -15,13 +15,14 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from django.db import connection
 
 from leadflow.leads.models import Campaign, Lead, Source
 from leadflow.scoring import engine, snapshot
-from leadflow.scoring.document import CUSTOM_PREFIX, Definition
+from leadflow.scoring.document import CUSTOM_PREFIX, Definition, Disqualifiers, FitCriterion
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 LEAD_CHUNK = 100_000
@@ -50,8 +51,8 @@ class Leads:
     ids: np.ndarray  # int64, ascending
     created: np.ndarray  # float64 Unix seconds
     stages: np.ndarray  # object (stage names)
-    fit_score: np.ndarray  # as stored
-    engagement_score: np.ndarray  # as stored
+    fit_score: np.ndarray | None  # as stored (None: not read)
+    engagement_score: np.ndarray | None
     fit: list[np.ndarray]  # per definition
     disqualified: list[np.ndarray]  # per definition, bool
 
@@ -71,14 +72,22 @@ class _Numbered:
         self.index: dict = {}
         self.values: list = []
         self.parts: list[np.ndarray] = []
+        self.unhashable = False  # a custom value was a list: numbered one by one from then on
 
     def add(self, column: Sequence) -> None:
         index, values = self.index, self.values
-        try:
-            codes = [index[v] if v in index else _new(index, values, v) for v in column]
-        except TypeError:  # an unhashable custom value (a list): numbered one by one
-            codes = [_code(index, values, v) for v in column]
-        self.parts.append(np.array(codes, dtype=np.int64))
+        if not self.unhashable:
+            setdefault = index.setdefault
+            try:
+                # A new value gets the next code: len(index) is read before setdefault adds it.
+                codes = [setdefault(v, len(index)) for v in column]
+            except TypeError:
+                self.unhashable = True
+            values.extend(islice(index, len(values), None))  # the values added just now
+            if not self.unhashable:
+                self.parts.append(np.array(codes, dtype=np.int64))
+                return
+        self.parts.append(np.array([_code(index, values, v) for v in column], dtype=np.int64))
 
     @property
     def codes(self) -> np.ndarray:
@@ -124,8 +133,11 @@ _COLUMNS = {
 _PG_COLUMNS = {"email_domain": "split_part(email, '@', 2)", "custom": "custom::text"}
 
 
-def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -> Leads:
-    """Every lead with its fit and disqualification under each definition."""
+def load_leads(
+    definitions: Sequence[Definition], progress: Progress = _quiet, *, scores: bool = True
+) -> Leads:
+    """Every lead with its fit and disqualification under each definition; with `scores`,
+    also the scores stored now (a rescore compares; a what-if does not need them)."""
     attributes = set().union(*(d.attributes for d in definitions))
     wanted = {a for a in attributes if not a.startswith(CUSTOM_PREFIX)}
     if any(a.startswith(CUSTOM_PREFIX) for a in attributes):
@@ -137,14 +149,14 @@ def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -
         wanted |= {"title", "email"}
     names = sorted(wanted)
     sql_of = {**_COLUMNS, **(_PG_COLUMNS if connection.vendor == "postgresql" else {})}
-    select = ", ".join(
-        ["id", _epoch("created_at"), "stage", "fit_score", "engagement_score"]
-        + [sql_of[n] for n in names]
-    )
+    basic_columns = ["id", _epoch("created_at"), "stage"]
+    if scores:
+        basic_columns += ["fit_score", "engagement_score"]
+    select = ", ".join(basic_columns + [sql_of[n] for n in names])
     table = Lead._meta.db_table
     total = Lead.objects.count()
     numbered = {name: _Numbered() for name in names if name != "email"}
-    basics: list[list] = [[] for _ in range(5)]
+    basics: list[list] = [[] for _ in basic_columns]
     emails: list = []  # for student patterns: all distinct, so kept as they are
     last, read = 0, 0
     with connection.cursor() as cursor:
@@ -160,7 +172,7 @@ def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -
             cols = list(zip(*rows, strict=True))
             for target, values in zip(basics, cols, strict=False):
                 target.extend(values)
-            for name, values in zip(names, cols[5:], strict=True):
+            for name, values in zip(names, cols[len(basics) :], strict=True):
                 if name == "email":
                     emails.extend(values)
                 else:
@@ -168,24 +180,32 @@ def load_leads(definitions: Sequence[Definition], progress: Progress = _quiet) -
             progress("leads", read, total)
     progress("leads", read, read)
     _name_references(numbered)
+    # Versions compared in a what-if share most criteria: each distinct one is spread once.
+    points_of: dict[FitCriterion, np.ndarray] = {}
+    dq_of: dict[Disqualifiers, np.ndarray] = {}
     fits, dqs = [], []
     for definition in definitions:
         fit = np.zeros(read)
         for criterion in definition.fit:
-            fit += _attribute(numbered, criterion.attribute, emails).spread(
-                lambda value, c=criterion: next(
-                    (o.points for o in c.options if o.match(value)), 0.0
-                ),
-                float,
-            )
+            if criterion not in points_of:
+                points_of[criterion] = _attribute(numbered, criterion.attribute, emails).spread(
+                    lambda value, c=criterion: next(
+                        (o.points for o in c.options if o.match(value)), 0.0
+                    ),
+                    float,
+                )
+            fit += points_of[criterion]
         fits.append(fit)
-        dqs.append(_disqualified(definition, numbered, emails, read))
+        rules = definition.disqualifiers
+        if rules not in dq_of:
+            dq_of[rules] = _disqualified(definition, numbered, emails, read)
+        dqs.append(dq_of[rules])
     return Leads(
         ids=np.asarray(basics[0], dtype=np.int64),
         created=np.asarray(basics[1], dtype=float),
         stages=np.asarray(basics[2], dtype=object),
-        fit_score=np.asarray(basics[3], dtype=float),
-        engagement_score=np.asarray(basics[4], dtype=float),
+        fit_score=np.asarray(basics[3], dtype=float) if scores else None,
+        engagement_score=np.asarray(basics[4], dtype=float) if scores else None,
         fit=fits,
         disqualified=dqs,
     )
@@ -248,8 +268,8 @@ def _disqualified(
         # Any pattern, in the title or the address: one combined search per value.
         either = re.compile("|".join(f"(?:{p.pattern})" for p in rules.student_patterns), re.I)
         out |= numbered["title"].spread(lambda v: bool(v and either.search(v)), bool)
-        search = either.search
-        out |= np.fromiter((bool(e) and search(e) is not None for e in emails), bool, n)
+        found = np.fromiter(map(bool, map(either.search, emails)), bool, n)
+        out |= found & np.fromiter(map(bool, emails), bool, n)  # a blank address matches nothing
     return out
 
 
@@ -363,17 +383,18 @@ def load_both(
     progress: Progress = _quiet,
     until: float | None = None,
     rebuild: bool = False,
+    scores: bool = True,
 ) -> tuple[Leads, Events]:
     """Leads and activities, the leads read on a second connection meanwhile when that is
     safe: outside a transaction (inside one, as in tests, a second connection would not see
     its rows). numpy and the drivers release the GIL for much of the work."""
     if connection.in_atomic_block:
-        return load_leads(definitions, progress), load_events(definitions, progress, until,
-                                                               rebuild)
+        leads = load_leads(definitions, progress, scores=scores)
+        return leads, load_events(definitions, progress, until, rebuild)
 
     def leads_on_own_connection() -> Leads:
         try:
-            return load_leads(definitions)
+            return load_leads(definitions, scores=scores)
         finally:
             connection.close()  # this thread's connection
 

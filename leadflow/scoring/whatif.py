@@ -145,7 +145,7 @@ def compare(proposed: LeadDefinition, *, now: datetime | None = None) -> WhatIf:
     span = window(now)
     start, now_ts = span.start.timestamp(), now.timestamp()
     edges = [p.start.timestamp() for p in span.periods()] + [span.end.timestamp()]
-    leads, events = columns.load_both(definitions, until=now_ts)
+    leads, events = columns.load_both(definitions, until=now_ts, scores=False)
     clock.append(("leads and activities", time.perf_counter()))
     positions = leads.index(events.lead)
     # The replays are numpy work that releases the GIL: one per core.
