@@ -6,7 +6,8 @@
 A fresh database gets the demo company (teams, users, sources, routing, the starter lead
 definition signed and active; `leadflow demo --leads N`), a marketing token, and then `wrk`
 (a C load generator: it costs the shared 2 cores least) runs 16 connections, each POSTing a
-new person (distinct e-mail, an Idempotency-Key) for N seconds, after a warm-up. Every request
+new person (distinct e-mail, an Idempotency-Key, titles and sizes in a fixed mix) for N seconds,
+after a warm-up. Every request
 does the full path: auth, idempotency claim, validation, de-duplication lookup, create_lead
 (routing, history row, outbox event), fit scoring and the MQL check, the answer.
 
@@ -37,6 +38,9 @@ WRK_SCRIPT = textwrap.dedent(
     """
     -- A new person per request: e-mails distinct across threads and runs.
     local counter = 0
+    local titles = {"VP Operations", "Marketing Manager", "Software Engineer", "CEO",
+                    "Student", "Director of Sales", "Analyst"}
+    local sizes = {12, 450, 80, 2500, 35}
     local thread_id = 0
     local threads = {}
     function setup(thread)
@@ -53,9 +57,12 @@ WRK_SCRIPT = textwrap.dedent(
       counter = counter + 1
       local id = run .. "-" .. tid .. "-" .. counter
       wrk.headers["Idempotency-Key"] = id
+      -- A mix of people: some fit the starter definition well (and get its MQL check).
+      local title = titles[(counter %% #titles) + 1]
+      local size = sizes[(counter %% #sizes) + 1]
       local body = '{"source": "%(source)s", "email": "p' .. id .. '@bench.example", ' ..
         '"first_name": "Pat", "last_name": "Bench' .. counter .. '", "company": "Bench Co", ' ..
-        '"title": "VP Operations", "country": "DE", "employee_count": 450}'
+        '"title": "' .. title .. '", "country": "DE", "employee_count": ' .. size .. '}'
       return wrk.format(nil, "/api/leads", nil, body)
     end
     """
