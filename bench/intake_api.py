@@ -6,13 +6,14 @@
 A fresh database gets the demo company (teams, users, sources, routing, the starter lead
 definition signed and active; `leadflow demo --leads N`), a marketing token, and then `wrk`
 (a C load generator: it costs the shared 2 cores least) runs 16 connections, each POSTing a
-new person (distinct e-mail, an Idempotency-Key, titles and sizes in a fixed mix) for N seconds,
-after a warm-up. Every request
-does the full path: auth, idempotency claim, validation, de-duplication lookup, create_lead
-(routing, history row, outbox event), fit scoring and the MQL check, the answer.
+new person (distinct e-mail, an Idempotency-Key, titles and sizes in a fixed mix) for N
+seconds, after a warm-up. Every request does the full path: auth, idempotency claim,
+validation, de-duplication lookup, create_lead (routing, history row, outbox event), fit
+scoring and the MQL check, the answer.
 
 Reports req/s, p50/p90/p99 latency, errors, queries per request (one request replayed through
-the test client), leads stored (checked against the 201s), and the machine load (`uptime`).
+the test client), leads stored (checked against the 201s), the CPU time leadflow's processes
+and wrk used per request, and the machine load (`uptime`).
 """
 
 from __future__ import annotations
