@@ -46,7 +46,7 @@ from django.utils import timezone
 from leadflow.accounts.models import Role, User
 from leadflow.demo.memory import LeadRun, MemoryServices
 from leadflow.demo.writer import BulkWriter, RowShape
-from leadflow.leads import actions, lifecycle
+from leadflow.leads import actions, lifecycle, merge
 from leadflow.leads.identity import email_key
 from leadflow.leads.models import (
     Campaign,
@@ -572,8 +572,20 @@ class Importer:
         t = time.perf_counter()
         fresh, known = self._match(rows, bad)
         merged = 0
+        # The merge policy decides in bulk what would change; only leads that change go
+        # through the action (a re-imported file changes nothing, and costs one query).
+        names = (*merge.FOUND_BY, *merge.NEWEST_WINS, "custom")
+        current = {
+            values[0]: dict(zip(names, values[1:], strict=True))
+            for values in Lead.objects.filter(pk__in=[k[1] for k in known]).values_list(
+                "pk", *names
+            )
+        }
         for row, lead_id in known:
             incoming = {k: v for k, v in row.fields.items() if k in actions.LEAD_FIELDS}
+            if not merge.changes(current[lead_id], incoming):
+                merged += 1
+                continue
             try:
                 actions.update_lead(lead_id, actor=self.actor, fields=incoming)
             except (ValidationError, lifecycle.TransitionError) as exc:
