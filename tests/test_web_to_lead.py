@@ -260,3 +260,18 @@ def test_staff_see_the_rejected_posts(form, world):
     assert b"Unknown form key" in page.content and b"spam@x.example" in page.content
     client.login(username="marketing", password=PASSWORD)
     assert client.get("/forms/rejected/").status_code == 302  # to the admin login
+
+
+def test_a_form_whose_owner_may_not_create_leads_is_refused_and_logged(form, world):
+    from django.core.exceptions import ValidationError
+
+    form.owner = world.sdr
+    with pytest.raises(ValidationError) as refused:
+        form.full_clean()
+    assert "owner" in refused.value.message_dict
+    form.save()  # saved past the admin's check (or the person changed role since)
+    response = Client().post(f"/forms/{form.key}", {"email": "a@b.example"})
+    assert response.status_code == 503
+    rejected = RejectedPost.objects.get()
+    assert (rejected.reason, rejected.fields) == ("misconfigured", {"email": "a@b.example"})
+    assert not Lead.objects.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -83,6 +84,14 @@ class WebForm(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        from leadflow.leads import actions, lifecycle
+
+        if self.owner_id and not lifecycle.actor_roles(self.owner) & actions.CREATE_ROLES:
+            raise ValidationError(
+                {"owner": f"{self.owner} may not create leads: choose someone in marketing"}
+            )
+
     def allows_return_to(self, host: str | None) -> bool:
         hosts = {h.strip().lower() for h in self.return_hosts.splitlines() if h.strip()}
         return bool(host) and host.lower() in hosts
@@ -94,6 +103,7 @@ class RejectedPost(models.Model):
     class Reason(models.TextChoices):
         UNKNOWN_FORM = "unknown-form", "Unknown form key"
         INACTIVE_FORM = "inactive-form", "Form switched off"
+        MISCONFIGURED = "misconfigured", "Form set up wrongly"
         RATE_LIMITED = "rate-limited", "Too many posts from this address"
         HONEYPOT = "honeypot", "Honeypot field filled (spam)"
         INVALID = "invalid", "Invalid field values"

@@ -23,6 +23,7 @@ from leadflow.intake.models import RejectedPost
 STATUS = {
     RejectedPost.Reason.UNKNOWN_FORM: 404,
     RejectedPost.Reason.INACTIVE_FORM: 404,
+    RejectedPost.Reason.MISCONFIGURED: 503,
     RejectedPost.Reason.RATE_LIMITED: 429,
     RejectedPost.Reason.INVALID: 400,
 }

@@ -46,6 +46,7 @@ from django.utils import timezone
 from leadflow.intake import countries
 from leadflow.intake import leads as intake
 from leadflow.intake.models import ClientPosts, RejectedPost, WebForm
+from leadflow.leads.lifecycle import Forbidden
 from leadflow.leads.models import Campaign, Source
 
 logger = logging.getLogger(__name__)
@@ -114,9 +115,14 @@ def receive(
         received.errors = [{"field": "email", "message": "give an e-mail address, a phone "
                             "number or a last name, so that someone can reach you"}]
         return received
-    outcome = intake.intake_lead(
-        arrival, actor=form.owner, channel=CHANNEL, now=now, record_creation=True
-    )
+    try:
+        outcome = intake.intake_lead(
+            arrival, actor=form.owner, channel=CHANNEL, now=now, record_creation=True
+        )
+    except Forbidden as refusal:
+        # The form's owner lost the right to create leads since it was set up.
+        return _reject(form, form_key, client, data, RejectedPost.Reason.MISCONFIGURED,
+                       refusal.message, now)
     if outcome.result == intake.INVALID:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in outcome.errors)
         received = _reject(form, form_key, client, data, RejectedPost.Reason.INVALID, detail, now)
