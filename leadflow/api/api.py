@@ -18,6 +18,7 @@ from leadflow.api import (
     problems,
     reports,
     tokens,
+    transfer,
     webhooks,
 )
 from leadflow.api.auth import BearerToken, Session
@@ -82,6 +83,7 @@ api.add_router("", check.router)
 api.add_router("", activities.router)
 api.add_router("", definitions.router)
 api.add_router("", webhooks.router)
+api.add_router("", transfer.router)
 
 # Last, so it matches only what nothing above did: an unknown /api/ URL is a problem too.
 fallback = Router()

@@ -126,7 +126,7 @@ def prepare(
             .order_by("-id")
             .first()
         )
-        if unfinished is not None:
+        if unfinished is not None and unfinished.status != ImportJob.Status.DRAFT:
             return unfinished
     header = read_header(path)
     full, options = {}, {}
