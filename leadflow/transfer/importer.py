@@ -110,6 +110,7 @@ def prepare(
     errors: str | Path | None = None,
     original_name: str = "",
     resume: bool = True,
+    status: str = ImportJob.Status.QUEUED,
 ) -> ImportJob:
     """An import job for the file, its mapping checked against the header.
 
@@ -149,6 +150,7 @@ def prepare(
         preset=preset,
         options=options,
         created_by=user,
+        status=status,
     )
     if errors is None:
         folder = Path(settings.DATA_DIR) / "imports"

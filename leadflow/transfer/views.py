@@ -54,13 +54,12 @@ def home(request: HttpRequest) -> HttpResponse:
         try:
             job = importer.prepare(
                 path, user=request.user, preset=request.POST.get("preset", ""),
-                original_name=upload.name, resume=False,
+                original_name=upload.name, resume=False, status=ImportJob.Status.DRAFT,
             )
         except (importer.ImportError_, presets.MappingError) as exc:
             path.unlink(missing_ok=True)
             messages.error(request, f"{upload.name}: {exc}")
             return redirect("import_home")
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DRAFT)
         return redirect("import_job", pk=job.pk)
     return render(request, "transfer/import_home.html", {
         "jobs": ImportJob.objects.select_related("created_by")[:20],
