@@ -114,21 +114,12 @@ def prepare(
 ) -> ImportJob:
     """An import job for the file, its mapping checked against the header.
 
-    With `resume`, an unfinished job of the same file (same content) is picked up instead:
-    running an interrupted import again continues it."""
+    With `resume`, an unfinished job of the same file (same content) with the same mapping
+    and options is picked up instead: running an interrupted import again continues it."""
     path = Path(path).resolve()
     if not path.is_file():
         raise ImportError_(f"there is no file {path}")
     digest, size = file_digest(path), path.stat().st_size
-    if resume:
-        unfinished = (
-            ImportJob.objects.filter(sha256=digest, size=size)
-            .exclude(status=ImportJob.Status.DONE)
-            .order_by("-id")
-            .first()
-        )
-        if unfinished is not None and unfinished.status != ImportJob.Status.DRAFT:
-            return unfinished
     header = read_header(path)
     full, options = {}, {}
     if preset:
@@ -140,6 +131,16 @@ def prepare(
     options.update({k: v for k, v in {"source": source}.items() if v})
     if create_sources:
         options["create_sources"] = True
+    if resume:
+        # The same file with the same choices, not finished: continue it.
+        unfinished = (
+            ImportJob.objects.filter(sha256=digest, size=size, mapping=full, options=options)
+            .exclude(status__in=[ImportJob.Status.DONE, ImportJob.Status.DRAFT])
+            .order_by("-id")
+            .first()
+        )
+        if unfinished is not None:
+            return unfinished
     job = ImportJob.objects.create(
         path=str(path),
         original_name=original_name or path.name,
@@ -159,15 +160,6 @@ def prepare(
     job.error_path = str(Path(errors).resolve())
     job.save(update_fields=["error_path"])
     return job
-
-
-def claim(job: ImportJob) -> bool:
-    """Take the job to run it (conditional update: two workers never run one job)."""
-    return bool(
-        ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.QUEUED).update(
-            status=ImportJob.Status.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now()
-        )
-    )
 
 
 # --- reading rows ---------------------------------------------------------------------------
