@@ -2,8 +2,11 @@
 bad rows, starts it; the worker's import step runs it; the page shows progress and offers the
 error file. Reps may not import."""
 
+from datetime import timedelta
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from leadflow.leads.models import Lead
 from leadflow.transfer import importer, jobs
@@ -99,3 +102,20 @@ def test_exports_stream_the_leads_a_person_may_see(world, client):
     ).decode().splitlines()
     assert lines[0].startswith("id,lead_id,opportunity_id,entity,transition")
     assert len(lines) == 2 and ",create,,inquiry," in lines[1]
+
+
+def test_the_worker_takes_up_an_import_a_dead_worker_left(world, tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("email,source\n" + "".join(f"p{i}@x.com,Organic Web\n" for i in range(6)))
+    job = importer.prepare(path, user=world.marketing)
+    importer.Importer(job, chunk_size=2, should_stop=lambda: True).run()  # one chunk, then...
+    stale = timezone.now() - jobs.STALE - timedelta(seconds=1)
+    ImportJob.objects.filter(pk=job.pk).update(status="running", heartbeat_at=stale)  # ...died
+    fresh = importer.prepare(path, user=world.marketing, resume=False)
+    ImportJob.objects.filter(pk=fresh.pk).update(status="running", heartbeat_at=timezone.now())
+
+    assert jobs.run(chunk_size=2).rows == 4  # the orphan, not the one still running
+
+    assert ImportJob.objects.get(pk=job.pk).status == "done"
+    assert ImportJob.objects.get(pk=fresh.pk).status == "running"
+    assert Lead.objects.count() == 6
