@@ -108,10 +108,15 @@ def review_opened_at() -> Case:
 
 def return_reason_id() -> Subquery:
     """The reason of a returned hand-off's return: on the history row of the return."""
+    return return_reason("reason")
+
+
+def return_reason(field: str) -> Subquery:
+    """A field of the history row of a returned hand-off's return (`reason`, `reason__code`)."""
     return Subquery(
         StageChange.objects.filter(
             lead=OuterRef("lead"), transition="return", at=OuterRef("returned_at")
-        ).values("reason")[:1]
+        ).values(field)[:1]
     )
 
 
@@ -406,14 +411,14 @@ def _return_counts(offered, reasons: dict[int, ReasonCode]):
         .annotate(n=Count("id"))
         .order_by()
     )
-    out = []
-    for r in rows:
-        reason = reasons.get(r["return_reason"])
-        if reason is None:
-            out.append(("", "(no reason)", "", r["n"]))
-        else:
-            out.append((reason.code, reason.label, reason.reason_class, r["n"]))
-    return out
+    return [reason_count(reasons.get(r["return_reason"]), r["n"]) for r in rows]
+
+
+def reason_count(reason: ReasonCode | None, n: int) -> tuple[str, str, str, int]:
+    """(code, label, class, n): one bar of a reasons Pareto."""
+    if reason is None:
+        return ("", "(no reason)", "", n)
+    return (reason.code, reason.label, reason.reason_class, n)
 
 
 # --- the report ----------------------------------------------------------------------------

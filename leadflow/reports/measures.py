@@ -97,8 +97,10 @@ class Spread:
 class Seconds(Func):
     """Seconds from `start` to `end` (two datetime expressions), as a float, on both databases.
 
-    SQLite stores datetimes as text: Django's own `django_timestamp_diff` function (registered
-    on every SQLite connection) gives exact microseconds, where julianday() would lose some.
+    SQLite stores datetimes as UTC text, 'YYYY-MM-DD HH:MM:SS' with '.ffffff' when there are
+    microseconds. The whole seconds come from julianday() (exact to the millisecond, so exact
+    for whole seconds once rounded) and the microseconds from the text: the same exact value
+    as Django's `django_timestamp_diff`, without calling Python for every row.
     """
 
     output_field = FloatField()
@@ -108,10 +110,15 @@ class Seconds(Func):
         super().__init__(end, start, **extra)
 
     def as_sqlite(self, compiler, conn, **extra):
-        return self.as_sql(
-            compiler, conn, template="(django_timestamp_diff(%(expressions)s) / 1000000.0)",
-            **extra,
+        end, end_params = compiler.compile(self.source_expressions[0])
+        start, start_params = compiler.compile(self.source_expressions[1])
+        whole = (
+            f"CAST(ROUND((julianday(substr({end}, 1, 19)) - julianday(substr({start}, 1, 19)))"
+            " * 86400) AS INTEGER)"
         )
+        micro = f"CAST(substr({end}, 21) AS INTEGER) - CAST(substr({start}, 21) AS INTEGER)"
+        sql = f"(({whole} * 1000000 + {micro}) / 1000000.0)"
+        return sql, (*end_params, *start_params, *end_params, *start_params)
 
     def as_postgresql(self, compiler, conn, **extra):
         return self.as_sql(
@@ -198,7 +205,10 @@ def grouped_measures(
         return measured
     ranked: dict[tuple, tuple[int, dict[int, float]]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH measured AS ({inner_sql}) {' UNION ALL '.join(parts)}", params)
+        # MATERIALIZED: the rows are computed once, not once per branch that reads them.
+        cursor.execute(
+            f"WITH measured AS MATERIALIZED ({inner_sql}) {' UNION ALL '.join(parts)}", params
+        )
         for row in cursor.fetchall():
             column, is_total, *rest = row
             group_values, (v, rn, n, *tally) = rest[: len(groups)], rest[len(groups):]

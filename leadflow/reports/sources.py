@@ -25,7 +25,7 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Sum
 
-from leadflow.leads.models import Decision, Opportunity, OpportunityStage, Spend, StageChange
+from leadflow.leads.models import Decision, Opportunity, OpportunityStage, Spend
 from leadflow.reports import funnel
 from leadflow.reports import handoffs as handoff_measures
 from leadflow.reports.grouping import ALL, NO_CAMPAIGN, NO_FILTERS, Filters, Grouping
@@ -179,14 +179,23 @@ def source_table(span: Span, filters: Filters = NO_FILTERS) -> SourceTable:
 
     reason = ("reason__code", "reason__label", "reason__reason_class")
     rejected = handoff_measures.handoffs().filter(decision=Decision.REJECTED)
-    # A return's reason is on the history row of the return (one per returned hand-off).
-    returned = StageChange.objects.filter(entity="lead", transition="return")
-    for queryset, found in ((rejected, rejections), (returned, returns)):
-        for r in per_campaign(queryset, *reason, n=Count("id")):
-            found[(r["g_source_id"], r["g_campaign_id"])].append(
-                (r["reason__code"] or "", r["reason__label"] or "(no reason)",
-                 r["reason__reason_class"] or "", r["n"])
-            )
+    for r in per_campaign(rejected, *reason, n=Count("id")):
+        rejections[(r["g_source_id"], r["g_campaign_id"])].append(
+            (r["reason__code"] or "", r["reason__label"] or "(no reason)",
+             r["reason__reason_class"] or "", r["n"])
+        )
+    # A return's reason is on the history row of the return: found through the returned
+    # hand-off (a few rows, the (lead, at) index), not by scanning the history for returns.
+    returned = (
+        handoff_measures.handoffs()
+        .filter(decision=Decision.ACCEPTED, returned_at__isnull=False)
+        .annotate(**{f"r_{name}": handoff_measures.return_reason(name) for name in reason})
+    )
+    for r in per_campaign(returned, *(f"r_{name}" for name in reason), n=Count("id")):
+        returns[(r["g_source_id"], r["g_campaign_id"])].append(
+            (r["r_reason__code"] or "", r["r_reason__label"] or "(no reason)",
+             r["r_reason__reason_class"] or "", r["n"])
+        )
 
     return _assemble(span, campaigns, rejections, returns)
 
