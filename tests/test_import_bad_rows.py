@@ -94,3 +94,15 @@ def test_an_unknown_mapping_target_is_refused_naming_it(world, tmp_path):
     with pytest.raises(CommandError, match="'E-mail' -> 'mail'"):
         call_command("import", str(path), map=["E-mail=mail"], quiet=True)
     assert not ImportJob.objects.exists()
+
+
+def test_blank_lines_before_the_header_are_skipped_and_lines_still_counted(world, tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("\n\n" + HEADER + "ann@acme.com,Ann,Lee,Acme,Organic Web,2025-01-02\n"
+                    + "bo@x.com,Bo,Li,X,Organic Web,yesterday\n")
+    errors = tmp_path / "errors.csv"
+
+    call_command("import", str(path), errors=str(errors), quiet=True)
+
+    assert [(r["line"], r["column"]) for r in error_rows(errors)] == [("5", "created_at")]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["ann@acme.com"]

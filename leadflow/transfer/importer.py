@@ -500,11 +500,10 @@ class Importer:
         count = 0
         first = self.job.line == 0
         for record in stream:
-            if first:  # the header
-                first = False
-                if record.values is None or record.blank:
-                    continue  # read_header skipped the same
-                self._done_header(record)
+            if first:  # the header, after any blank lines (as read_header reads it)
+                if not record.blank:
+                    first = False
+                    self._done_header(record)
                 continue
             count += 1
             if record.values is None:
