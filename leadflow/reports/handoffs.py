@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
+import numpy as np
 from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -38,7 +39,13 @@ from leadflow.leads.models import (
     StageChange,
 )
 from leadflow.reports.grouping import ALL, NO_FILTERS, TEAM_QUEUE, Filters, Grouping
-from leadflow.reports.measures import BusinessClocks, Spread, ratio, team_calendars
+from leadflow.reports.measures import (
+    Seconds,
+    Spread,
+    business_durations,
+    ratio,
+    team_calendars,
+)
 from leadflow.reports.output import Compared, compare
 from leadflow.reports.periods import Span
 
@@ -286,15 +293,44 @@ def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
     return _grouped(rows, group, counts)
 
 
-def _speeds(rows, clocks: BusinessClocks) -> Speed:
-    """(team, start, end) rows as wall-clock and business-hour spreads."""
-    wall, business = [], []
-    for team_id, start, end in rows:
-        wall.append((end - start).total_seconds())
-        seconds = clocks.between(team_id, start, end)
-        if seconds is not None:
-            business.append(seconds)
-    return Speed(Spread.of_seconds(wall), Spread.of_seconds(business))
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _unix(field: str) -> Seconds:
+    """A moment as Unix time (seconds, float)."""
+    return Seconds(F(field), Value(_EPOCH))
+
+
+class _Durations:
+    """(group, team, start, end) rows, as wall-clock and business-hour spreads per group and
+    for all groups together."""
+
+    def __init__(self) -> None:
+        self.keys: list[tuple] = []
+        self.teams: list[int | None] = []
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+
+    def add(self, key: tuple, team_id: int | None, start: float, end: float) -> None:
+        self.keys.append(key)
+        self.teams.append(team_id)
+        self.starts.append(start)
+        self.ends.append(end)
+
+    def speeds(self, calendars) -> tuple[dict[tuple, Speed], Speed]:
+        starts, ends = np.array(self.starts, dtype=float), np.array(self.ends, dtype=float)
+        wall = ends - starts
+        business = business_durations(calendars, self.teams, starts, ends)
+
+        def speed(index) -> Speed:
+            b = business[index]
+            return Speed(Spread.of_seconds(wall[index]), Spread.of_seconds(b[~np.isnan(b)]))
+
+        by_key: dict[tuple, list[int]] = {}
+        for i, key in enumerate(self.keys):
+            by_key.setdefault(key, []).append(i)
+        everything = np.arange(len(self.keys))
+        return {k: speed(np.array(i)) for k, i in by_key.items()}, speed(everything)
 
 
 def handoff_health(
@@ -332,40 +368,44 @@ def handoff_health(
         row(values).add_counts(counts)
         total.add_counts(counts)
 
-    # Speed-to-lead: offer → decision (accepted or rejected), acceptance → first touch.
-    decisions, touches = defaultdict(list), defaultdict(list)
-    moments: dict[int, list[datetime]] = defaultdict(list)
-    fetched = offered.filter(decision__in=DECIDED).annotate(**group.columns).values_list(
-        *group.names, "offered_to_team_id", "offered_at", "decided_at", "decision",
-        "first_touch_at",
+    # Speed-to-lead: offer → decision (accepted or rejected), acceptance → first touch; and
+    # the arbiter's time to decide. Moments come as Unix times (no datetime per value).
+    decisions, touches, reviews = _Durations(), _Durations(), _Durations()
+    fetched = (
+        offered.filter(decision__in=DECIDED)
+        .annotate(
+            **group.columns,
+            t_offered=_unix("offered_at"),
+            t_decided=_unix("decided_at"),
+            t_touched=_unix("first_touch_at"),
+        )
+        .values_list(*group.names, "offered_to_team_id", "t_offered", "t_decided", "decision",
+                     "t_touched")
     )
     for *values, team_id, offered_at, decided_at, decision, first_touch_at in fetched:
         key = tuple(values)
-        decisions[key].append((team_id, offered_at, decided_at))
-        moments[team_id] += [offered_at, decided_at]
+        decisions.add(key, team_id, offered_at, decided_at)
         if decision == Decision.ACCEPTED and first_touch_at is not None:
-            touches[key].append((team_id, decided_at, first_touch_at))
-            moments[team_id].append(first_touch_at)
-    reviews = defaultdict(list)
+            touches.add(key, team_id, decided_at, first_touch_at)
     reviewed = (
         base.filter(reviewed_at__gte=span.start, reviewed_at__lt=span.end)
-        .annotate(opened_at=review_opened_at(), **group.columns)
-        .values_list(*group.names, "opened_at", "reviewed_at")
+        .annotate(
+            opened_at=review_opened_at(), **group.columns, t_reviewed=_unix("reviewed_at")
+        )
+        .annotate(t_opened=_unix("opened_at"))
+        .values_list(*group.names, "t_opened", "t_reviewed")
     )
     for *values, opened_at, reviewed_at in reviewed:
-        reviews[tuple(values)].append((arbiter_team_id, opened_at, reviewed_at))
-        moments[arbiter_team_id] += [opened_at, reviewed_at]
-    clocks = BusinessClocks(calendars, moments)
-    for durations_by_group, name in (
+        reviews.add(tuple(values), arbiter_team_id, opened_at, reviewed_at)
+    for durations, name in (
         (decisions, "offer_to_decision"),
         (touches, "acceptance_to_first_touch"),
         (reviews, "time_to_review_decision"),
     ):
-        everything = []
-        for values, durations in durations_by_group.items():
-            setattr(row(values), name, _speeds(durations, clocks))
-            everything += durations
-        setattr(total, name, _speeds(everything, clocks))
+        by_group, everything = durations.speeds(calendars)
+        for values, speed in by_group.items():
+            setattr(row(values), name, speed)
+        setattr(total, name, everything)
 
     for r in [total, *rows.values()]:
         r.finish()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+import numpy as np
 from django.db import connection
 from django.db.models import Func, Q
 from django.db.models.fields import FloatField
@@ -82,7 +83,7 @@ class Spread:
 
     @classmethod
     def of_seconds(cls, seconds: Iterable[float]) -> Spread:
-        ordered = sorted(seconds)
+        ordered = np.sort(np.fromiter(seconds, dtype=float))
         return cls.from_ranked(len(ordered), lambda p: percentile(ordered, p), HOUR)
 
     @classmethod
@@ -295,6 +296,24 @@ class BusinessClock:
             self._cumulative.append(self._cumulative[-1] + length)
             day += timedelta(days=1)
 
+        # The same clock over Unix times, for many instants at once (`between_times`): each
+        # local day's midnight, its working window (empty on a day off) and the business
+        # seconds before it.
+        zone = calendar.zone
+        days = len(self._windows)
+        midnights = [
+            datetime.combine(first_day + timedelta(days=i), time(0), zone).timestamp()
+            for i in range(days + 1)
+        ]
+        self._midnights = np.array(midnights)
+        self._opens = np.array(
+            [w[0].timestamp() if w else midnights[i] for i, w in enumerate(self._windows)]
+        )
+        self._closes = np.array(
+            [w[1].timestamp() if w else midnights[i] for i, w in enumerate(self._windows)]
+        )
+        self._before = np.array(self._cumulative[:-1])
+
     def at(self, moment: datetime) -> float:
         index = (moment.astimezone(self.calendar.zone).date() - self.first_day).days
         seconds = self._cumulative[index]
@@ -306,6 +325,16 @@ class BusinessClock:
     def between(self, start: datetime, end: datetime) -> float:
         """Business seconds from start to end (zero if end is before start)."""
         return max(0.0, self.at(end) - self.at(start))
+
+    def at_times(self, times: np.ndarray) -> np.ndarray:
+        """`at` for an array of Unix times."""
+        day = np.searchsorted(self._midnights, times, side="right") - 1
+        opens = self._opens[day]
+        return self._before[day] + np.clip(times - opens, 0.0, self._closes[day] - opens)
+
+    def between_times(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """`between` for arrays of Unix times."""
+        return np.maximum(0.0, self.at_times(ends) - self.at_times(starts))
 
 
 class BusinessClocks:
@@ -326,3 +355,28 @@ class BusinessClocks:
         """Business seconds on the team's calendar; None for a team without one."""
         clock = self._clocks.get(team_id)
         return None if clock is None else clock.between(start, end)
+
+
+def business_durations(
+    calendars: dict[int, BusinessCalendar],
+    teams: Sequence[int | None],
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> np.ndarray:
+    """Business seconds from each start to its end (Unix times) on its team's calendar, as
+    `BusinessClock.between` counts them; NaN for a team without a calendar. One clock per team,
+    covering its instants, and array arithmetic instead of a call per duration."""
+    found = np.full(len(starts), np.nan)
+    by_team: dict[int | None, list[int]] = {}
+    for i, team_id in enumerate(teams):
+        by_team.setdefault(team_id, []).append(i)
+    for team_id, rows in by_team.items():
+        calendar = calendars.get(team_id)
+        if calendar is None:
+            continue
+        index = np.array(rows)
+        a, b = starts[index], ends[index]
+        first = datetime.fromtimestamp(min(a.min(), b.min()), calendar.zone).date()
+        last = datetime.fromtimestamp(max(a.max(), b.max()), calendar.zone).date()
+        found[index] = BusinessClock(calendar, first, last).between_times(a, b)
+    return found
