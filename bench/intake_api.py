@@ -2,6 +2,7 @@
 
     python bench/intake_api.py --database sqlite --seconds 30 --clients 16
     python bench/intake_api.py --database postgres --workers 4
+    python bench/intake_api.py --keep --profile 200     # CPU per request by part, in process
 
 A fresh database gets the demo company (teams, users, sources, routing, the starter lead
 definition signed and active; `leadflow demo --leads N`), a marketing token, and then `wrk`
@@ -85,6 +86,10 @@ def arguments():
     parser.add_argument("--demo-leads", type=int, default=2000)
     parser.add_argument("--port", type=int, default=8731)
     parser.add_argument("--keep", action="store_true", help="Reuse the database if set up.")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N",
+        help="Instead of serving: N requests in process, CPU time by part of the path.",
+    )
     return parser.parse_args()
 
 
@@ -149,6 +154,68 @@ def queries_per_request(token: str, source: str) -> int:
         response = client.post("/api/leads", body, content_type="application/json")
     assert response.status_code == 201, response.content
     return len(ctx.captured_queries)
+
+
+PARTS = [
+    ("leadflow.scoring.incremental", "meeting_mql", "on commit: MQL check (scoring)"),
+    ("leadflow.leads.actions", "create_lead", "create_lead (routing, fit, rows, outbox)"),
+    ("leadflow.api.leads", "_detail", "answer: hand-off + available transitions"),
+    ("leadflow.api.leads", "_fresh", "answer: the lead re-read"),
+    ("leadflow.intake.idempotency", "_known", "idempotency: key lookup"),
+    ("leadflow.intake.leads", "validate", "intake: validation + source lookup"),
+    ("leadflow.intake.leads", "_known_leads", "intake: de-duplication lookup"),
+]
+
+
+def profile(token: str, source: str, n: int) -> None:
+    """CPU time per request by part, each part's function wrapped with a process-time clock
+    (shares matter more than totals on a shared machine)."""
+    import functools
+    import importlib
+    from collections import Counter
+
+    from django.test import Client
+
+    from leadflow.accounts.models import ApiToken
+
+    spent: Counter = Counter()
+
+    def clocked(function, label):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.process_time() - started
+
+        return wrapper
+
+    for module, name, label in PARTS:
+        module = importlib.import_module(module)
+        setattr(module, name, clocked(getattr(module, name), label))
+    authenticate = ApiToken.authenticate.__func__
+    ApiToken.authenticate = classmethod(clocked(authenticate, "token authentication"))
+    client = Client(headers={"Authorization": f"Bearer {token}"})
+
+    def post(i: int) -> None:
+        body = {"source": source, "email": f"prof{time.time()}-{i}@bench.example",
+                "title": ("VP Operations", "Analyst")[i % 2], "employee_count": 450}
+        response = client.post("/api/leads", body, content_type="application/json",
+                               headers={"Idempotency-Key": f"prof-{time.time()}-{i}"})
+        assert response.status_code == 201, response.content
+
+    for i in range(10):
+        post(i)
+    spent.clear()
+    started = time.process_time()
+    for i in range(n):
+        post(i)
+    total = (time.process_time() - started) * 1000 / n
+    print(f"CPU per request: {total:.2f} ms (in process, {n} requests)")
+    for label, seconds in spent.most_common():
+        ms = seconds * 1000 / n
+        print(f"{ms:7.2f} ms {ms / total:6.1%}  {label}")
 
 
 def serve(args, env) -> subprocess.Popen:
@@ -221,6 +288,9 @@ def main() -> None:
 
     from leadflow.leads.models import Lead, OutboxEvent
 
+    if args.profile:
+        profile(token, source, args.profile)
+        return
     queries = queries_per_request(token, source)
     vendor = connection.vendor
     connection.close()
