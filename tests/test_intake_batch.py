@@ -116,3 +116,11 @@ def test_an_item_refused_while_it_is_stored_does_not_stop_the_batch(world):
     assert sorted(Lead.objects.values_list("email", flat=True)) == [
         "one@x.example", "three@x.example"
     ]
+
+
+def test_an_item_that_is_not_an_object_is_refused_alone(world):
+    items = [{"source": "Organic Web", "email": "ok@x.example"}, "not a lead", 7]
+    body = post_json(client_for(world.marketing), "/api/leads/batch", {"items": items}).json()
+    assert [i["result"] for i in body["items"]] == ["created", "invalid", "invalid"]
+    assert body["items"][1]["errors"][0]["field"] == "items[1]"
+    assert Lead.objects.count() == 1

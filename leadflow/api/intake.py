@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
@@ -84,7 +85,8 @@ class BatchOut(Schema):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[dict] = Field(
+    # Any JSON value: an item that is not an object is refused alone, by its index.
+    items: list[Any] = Field(
         min_length=1,
         max_length=intake.MAX_BATCH,
         description="Leads, each with the fields of POST /api/leads. Each is validated alone.",
