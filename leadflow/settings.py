@@ -135,7 +135,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A file, not memory: tests run real concurrent connections, and in-memory SQLite's shared
     # cache has table locks that ignore the busy timeout.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-leadflow.sqlite3")}

@@ -32,18 +32,27 @@ def recompute_fit(sender, instance: Lead, raw=False, update_fields=None, **kwarg
     if raw or not _touches_attributes(update_fields):
         return
     scoring = active_definition.active()
+    # Kept for fit_saved, so one save reads the active definition once.
+    instance._scored_under = scoring
     if scoring is None:
         return
     instance.fit_score = engine.fit_score(scoring.rules, engine.lead_values(instance))
 
 
 @receiver(post_save, sender=Lead, dispatch_uid="scoring-fit-saved")
-def fit_saved(sender, instance: Lead, raw=False, update_fields=None, **kwargs) -> None:
+def fit_saved(
+    sender, instance: Lead, created=False, raw=False, update_fields=None, **kwargs
+) -> None:
     if raw or not _touches_attributes(update_fields):
         return
     if update_fields is not None and "fit_score" not in update_fields:
         # A partial save left the fit pre_save computed unwritten.
         Lead.objects.filter(pk=instance.pk).update(fit_score=instance.fit_score)
+    scoring = getattr(instance, "_scored_under", None)
+    if scoring is None or instance.fit_score < scoring.rules.mql_fit:
+        return  # the MQL rule needs the fit too: nothing to check (most arriving leads)
+    if created and scoring.rules.mql_engagement > 0:
+        return  # a lead saved for the first time has no activity, so no engagement yet
     # After commit: create_lead writes the lead's first history row after saving it.
     pk = instance.pk
     transaction.on_commit(lambda: incremental.qualify(incremental.meeting_mql([pk])))
