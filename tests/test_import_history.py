@@ -28,8 +28,11 @@ def story(lead):
     opps = list(Opportunity.objects.filter(lead=lead).values_list(
         "owner_id", "amount", "stage", "created_at", "closed_at", "outcome_reason_id"))
     lead.refresh_from_db()
-    return history, offers, opps, (lead.stage, lead.owner_id, lead.owner_team_id,
-                                   lead.stage_changed_at, lead.version)
+    return history, offers, opps, (
+        lead.stage, lead.owner_id, lead.owner_team_id, lead.stage_changed_at, lead.version,
+        lead.first_mql_at, lead.first_sal_at, lead.first_sql_at, lead.first_opportunity_at,
+        lead.won_at,
+    )
 
 
 def test_imported_history_is_what_the_actions_write(world, tmp_path):
@@ -54,6 +57,7 @@ def test_imported_history_is_what_the_actions_write(world, tmp_path):
     walked_story, imported_story = story(walked), story(imported)
     assert imported_story[0][1:] == walked_story[0][1:]  # the create row's comment aside
     assert imported_story[1:] == walked_story[1:]
+    assert imported.first_sql_at == utc(2025, 3, 10, 11) and imported.won_at is None
     assert [h[1] for h in imported_story[0]] == [
         "create", "qualify", "accept", "convert", "accept", "accept", "lose", "lose"
     ]
