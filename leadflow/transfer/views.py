@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from leadflow.leads.access import visible_leads
@@ -70,8 +71,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _preview(job: ImportJob) -> tuple[list[dict], str]:
     """The first rows as read and parsed under the job's mapping, with their problems."""
-    from django.utils import timezone
-
     try:
         parser = importer.Parser(job.header, job.mapping, job.options, timezone.now())
     except (presets.MappingError, importer.Problem) as exc:
