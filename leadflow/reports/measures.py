@@ -187,35 +187,37 @@ def grouped_measures(
     measured = Measured({}, {})
     if not parts:
         return measured
-    found: dict[tuple | None, list[list[float]]] = {}
-    everything: list[list[float]] = [[] for _ in values]
+    found: dict[tuple | None, list] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH measured AS ({inner_sql}) {' UNION ALL '.join(parts)}", params)
+        # NOT MATERIALIZED: each part reads the rows it needs through the index, rather than
+        # all of them being copied once into a temporary result.
+        cursor.execute(
+            f"WITH measured AS NOT MATERIALIZED ({inner_sql}) {' UNION ALL '.join(parts)}",
+            params,
+        )
         for kind, *rest in cursor.fetchall():
             group = tuple(rest[: len(groups)]) if groups else None
             row = rest[len(groups):]
-            if not kind:
+            if kind:
+                found.setdefault(group, []).append(row[len(tallies):])
+            else:
                 measured.counts[group] = {
                     c: int(k or 0) for c, k in zip(counts, row[: len(tallies)], strict=True)
                 }
-                continue
-            lists = found.setdefault(group, [[] for _ in values])
-            for i, v in enumerate(row[len(tallies):]):
-                if v is not None:
-                    lists[i].append(v)
-                    if groups:
-                        everything[i].append(v)
     if tallies and groups and total:
         measured.counts[None] = {
             c: sum(got[c] for key, got in measured.counts.items() if key is not None)
             for c in counts
         }
-    if groups and total and values:
-        found[None] = everything
-    for group, lists in found.items():
-        for column, seconds in zip(values, lists, strict=True):
-            if seconds:
-                ordered = np.sort(np.array(seconds, dtype=float))
+    # One array per group: a row per lead, a column per value, NaN where it has none.
+    arrays = {g: np.array(rows, dtype=float).reshape(-1, len(values)) for g, rows in found.items()}
+    if groups and total and arrays:
+        arrays[None] = np.concatenate(list(arrays.values()))
+    for group, array in arrays.items():
+        for i, column in enumerate(values):
+            seconds = array[:, i]
+            ordered = np.sort(seconds[~np.isnan(seconds)])
+            if len(ordered):
                 measured.spreads[(column, group)] = Spread.from_ranked(
                     len(ordered), lambda p, o=ordered: percentile(o, p), unit
                 )
