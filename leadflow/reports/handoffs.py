@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+from django.db import connection
 from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -301,35 +302,43 @@ def _unix(field: str) -> Seconds:
     return Seconds(F(field), Value(_EPOCH))
 
 
+def _columns(queryset, names: list[str]) -> list[list]:
+    """Columns `names` of `queryset`, fetched with a plain cursor: tens of thousands of numbers
+    without a converter call for each."""
+    query = queryset.values(*names).query
+    sql, params = query.sql_with_params()
+    # Django (5.x) selects the columns of a .values() query in the order asked for.
+    selected = list(query.selected or names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = list(zip(*rows, strict=True)) if rows else [() for _ in selected]
+    return [list(found[selected.index(name)]) for name in names]
+
+
 class _Durations:
     """(group, team, start, end) rows, as wall-clock and business-hour spreads per group and
     for all groups together."""
 
-    def __init__(self) -> None:
-        self.keys: list[tuple] = []
-        self.teams: list[int | None] = []
-        self.starts: list[float] = []
-        self.ends: list[float] = []
-
-    def add(self, key: tuple, team_id: int | None, start: float, end: float) -> None:
-        self.keys.append(key)
-        self.teams.append(team_id)
-        self.starts.append(start)
-        self.ends.append(end)
+    def __init__(self, keys: list[tuple], teams: list, starts, ends) -> None:
+        self.keys, self.teams = keys, teams
+        self.starts = np.array(starts, dtype=float)
+        self.ends = np.array(ends, dtype=float)
 
     def speeds(self, calendars) -> tuple[dict[tuple, Speed], Speed]:
-        starts, ends = np.array(self.starts, dtype=float), np.array(self.ends, dtype=float)
-        wall = ends - starts
-        business = business_durations(calendars, self.teams, starts, ends)
+        wall = self.ends - self.starts
+        business = business_durations(calendars, self.teams, self.starts, self.ends)
 
         def speed(index) -> Speed:
             b = business[index]
             return Speed(Spread.of_seconds(wall[index]), Spread.of_seconds(b[~np.isnan(b)]))
 
+        everything = np.arange(len(self.keys))
+        if len(set(self.keys)) <= 1:
+            return {k: speed(everything) for k in set(self.keys)}, speed(everything)
         by_key: dict[tuple, list[int]] = {}
         for i, key in enumerate(self.keys):
             by_key.setdefault(key, []).append(i)
-        everything = np.arange(len(self.keys))
         return {k: speed(np.array(i)) for k, i in by_key.items()}, speed(everything)
 
 
@@ -370,33 +379,33 @@ def handoff_health(
 
     # Speed-to-lead: offer → decision (accepted or rejected), acceptance → first touch; and
     # the arbiter's time to decide. Moments come as Unix times (no datetime per value).
-    decisions, touches, reviews = _Durations(), _Durations(), _Durations()
-    fetched = (
-        offered.filter(decision__in=DECIDED)
-        .annotate(
+    names = group.names
+    *values, teams, offered_at, decided_at, decision, touched_at = _columns(
+        offered.filter(decision__in=DECIDED).annotate(
             **group.columns,
             t_offered=_unix("offered_at"),
             t_decided=_unix("decided_at"),
             t_touched=_unix("first_touch_at"),
-        )
-        .values_list(*group.names, "offered_to_team_id", "t_offered", "t_decided", "decision",
-                     "t_touched")
+        ),
+        [*names, "offered_to_team_id", "t_offered", "t_decided", "decision", "t_touched"],
     )
-    for *values, team_id, offered_at, decided_at, decision, first_touch_at in fetched:
-        key = tuple(values)
-        decisions.add(key, team_id, offered_at, decided_at)
-        if decision == Decision.ACCEPTED and first_touch_at is not None:
-            touches.add(key, team_id, decided_at, first_touch_at)
-    reviewed = (
+    keys = list(zip(*values, strict=True)) if names else [()] * len(teams)
+    decisions = _Durations(keys, teams, offered_at, decided_at)
+    touched = np.array(touched_at, dtype=float)
+    accepted = np.array([d == Decision.ACCEPTED for d in decision], dtype=bool)
+    picked = np.flatnonzero(accepted & ~np.isnan(touched)) if len(touched) else []
+    touches = _Durations(
+        [keys[i] for i in picked], [teams[i] for i in picked],
+        decisions.ends[picked], touched[picked],
+    )
+    *values, opened_at, reviewed_at = _columns(
         base.filter(reviewed_at__gte=span.start, reviewed_at__lt=span.end)
-        .annotate(
-            opened_at=review_opened_at(), **group.columns, t_reviewed=_unix("reviewed_at")
-        )
-        .annotate(t_opened=_unix("opened_at"))
-        .values_list(*group.names, "t_opened", "t_reviewed")
+        .annotate(opened_at=review_opened_at(), **group.columns, t_reviewed=_unix("reviewed_at"))
+        .annotate(t_opened=_unix("opened_at")),
+        [*names, "t_opened", "t_reviewed"],
     )
-    for *values, opened_at, reviewed_at in reviewed:
-        reviews.add(tuple(values), arbiter_team_id, opened_at, reviewed_at)
+    review_keys = list(zip(*values, strict=True)) if names else [()] * len(opened_at)
+    reviews = _Durations(review_keys, [arbiter_team_id] * len(opened_at), opened_at, reviewed_at)
     for durations, name in (
         (decisions, "offer_to_decision"),
         (touches, "acceptance_to_first_touch"),
