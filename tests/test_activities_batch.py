@@ -6,8 +6,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from leadflow.api.testing import client_for, post_json
+from leadflow.intake.models import IdempotencyKey
 from leadflow.leads.models import Activity, Campaign
-from leadflow.scoring.models import ActivityBatch
 
 URL = "/api/activities/batch"
 
@@ -149,8 +149,14 @@ def test_a_retried_batch_with_the_same_key_is_stored_once(world):
     assert first.json() == again.json() == {
         "received": 1, "stored": 1, "refused": [], "qualified": [], "queued": []
     }
+    assert again["Idempotent-Replayed"] == "true"
     assert Activity.objects.count() == 1
-    assert ActivityBatch.objects.filter(key="batch-7").count() == 1
+    assert IdempotencyKey.objects.filter(key="batch-7").count() == 1
+    other = {"activities": [{"lead": lead.pk, "kind": "form_fill"}]}
+    reused = client.post(URL, other, content_type="application/json", headers=key)
+    assert reused.status_code == 422
+    assert reused.json()["field"] == "Idempotency-Key"
+    assert Activity.objects.count() == 1
 
 
 def test_a_rep_records_activities_only_on_leads_they_may_see(world):

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from leadflow.api import idempotent
 from leadflow.api.problems import Problem, invalid
 from leadflow.api.schemas import ProblemOut
 from leadflow.leads import access
 from leadflow.leads.models import Activity, ActivityKind
 from leadflow.scoring import ingest
-from leadflow.scoring.models import ActivityBatch
 
 router = Router(tags=["activities"])
 
 REFUSALS = {403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
-KEY_HEADER = "Idempotency-Key"
 
 
 # Plain pydantic models, not ninja Schemas: a Schema runs a per-object root validator that
@@ -150,37 +148,18 @@ def _lead_field(payload: ActivityIn) -> str:
 def record_batch(request: HttpRequest, payload: BatchIn, qualify: Query[bool] = True):
     """Record up to 10,000 activities in one call. Those whose lead, campaign or actor cannot
     be found are refused one by one (`refused`, by index); the others are stored together.
-
-    Send an `Idempotency-Key` header (any unique text) to make a retry safe: the same key
-    from the same user gets the first answer back and stores nothing again.
+    An `Idempotency-Key` header makes a retry safe, as for POST /api/leads.
 
     Leads that now meet the MQL rule move to `mql` in the call (`qualified`). For a large
     import send `qualify=false`: they are queued (`queued`) and the worker moves them within
     a sweep, so the call does not wait on one lifecycle transition per lead.
     """
-    key = request.headers.get(KEY_HEADER, "").strip()
-    if len(key) > 100:
-        raise invalid(KEY_HEADER, "an idempotency key is at most 100 characters")
-    if key:
-        answered = ActivityBatch.objects.filter(user=request.auth, key=key).first()
-        if answered is not None:
-            return answered.result
     events = [_event(item) for item in payload.activities]
-    if not key:
-        return _batch_out(ingest.record(events, user=request.auth, qualify=qualify))
-    try:
-        with transaction.atomic():
-            # The key is claimed with the batch: two concurrent retries cannot both store it.
-            claim = ActivityBatch.objects.create(user=request.auth, key=key, result={})
-            result = _batch_out(ingest.record(events, user=request.auth, qualify=qualify))
-            claim.result = result
-            claim.save(update_fields=["result"])
-    except IntegrityError:
-        answered = ActivityBatch.objects.filter(user=request.auth, key=key).first()
-        if answered is None:
-            raise
-        return answered.result
-    return result
+    return idempotent.answer(
+        request,
+        lambda: _batch_out(ingest.record(events, user=request.auth, qualify=qualify)),
+        lambda outcome: (200, outcome),
+    )
 
 
 def _batch_out(result: ingest.Recorded) -> dict:

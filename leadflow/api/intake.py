@@ -7,7 +7,6 @@ Both de-duplicate: a person already known by e-mail or external id is merged int
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -16,9 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.api.problems import Problem, invalid
+from leadflow.api import idempotent
 from leadflow.api.schemas import FieldError, LeadDetail, ProblemOut
-from leadflow.intake import idempotency
 from leadflow.intake import leads as intake
 from leadflow.leads import merge
 
@@ -46,13 +44,7 @@ MERGE_POLICY = (
     + "\n".join(_policy_items(merge.__doc__))
 )
 
-IDEMPOTENCY = (
-    "**Retries.** Send an `Idempotency-Key` header (any unique text, at most 100 characters): "
-    "a retry with the same key and the same body stores nothing again and gets the first "
-    "answer back (with `Idempotent-Replayed: true`); the same key with another body is a 422 "
-    "naming the header. Keys are kept 24 hours. A request refused as a whole (403, 422) uses "
-    "up no key."
-)
+IDEMPOTENCY = idempotent.DESCRIPTION
 
 
 class IntakeResult(Schema):
@@ -93,45 +85,6 @@ class BatchIn(BaseModel):
     )
 
 
-def _key(request: HttpRequest) -> str:
-    key = request.headers.get(idempotency.HEADER, "").strip()
-    if len(key) > idempotency.MAX_LENGTH:
-        raise invalid(
-            idempotency.HEADER, f"an idempotency key is at most {idempotency.MAX_LENGTH} characters"
-        )
-    return key
-
-
-def _answer(request: HttpRequest, work, render) -> HttpResponse:
-    """Run `work` (under the request's Idempotency-Key, if any) and answer with `render`."""
-    key = _key(request)
-    if not key:
-        status, body = render(work())
-        body, replayed = json.dumps(body, separators=(", ", ": ")), False
-    else:
-        try:
-            answer = idempotency.run(
-                user=request.auth,
-                key=key,
-                request_fingerprint=idempotency.fingerprint(
-                    request.method, request.path, request.body
-                ),
-                work=work,
-                render=render,
-            )
-        except idempotency.KeyMisused as misuse:
-            raise Problem(
-                422, "idempotency-key-reused", str(misuse), field=idempotency.HEADER
-            ) from None
-        status, body, replayed = answer.status, answer.body, answer.replayed
-    response = HttpResponse(body, status=status, content_type="application/json")
-    if url := json.loads(body).get("url"):
-        response["Location"] = url
-    if replayed:
-        response["Idempotent-Replayed"] = "true"
-    return response
-
-
 def create_or_merge(request: HttpRequest, item: dict) -> HttpResponse:
     """POST /api/leads (routed in leadflow.api.leads): one lead, created or merged."""
     from leadflow.api import leads as lead_api  # it routes here: imported late
@@ -150,7 +103,7 @@ def create_or_merge(request: HttpRequest, item: dict) -> HttpResponse:
         ).model_dump(mode="json")
         return (201 if outcome["result"] == intake.CREATED else 200), body
 
-    return _answer(request, work, render)
+    return idempotent.answer(request, work, render)
 
 
 def _item_problem(errors: list[dict]) -> DjangoValidationError:
@@ -186,4 +139,4 @@ def create_batch(request: HttpRequest, payload: BatchIn):
                   (intake.CREATED, intake.MERGED, intake.INVALID)}
         return 200, {"received": len(items), **counts, "items": items}
 
-    return _answer(request, work, render)
+    return idempotent.answer(request, work, render)

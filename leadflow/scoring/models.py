@@ -97,23 +97,6 @@ class ScoringRun(models.Model):
         return f"{self.get_kind_display()} ({self.status})"
 
 
-class ActivityBatch(models.Model):
-    """An activity batch sent with an Idempotency-Key: a retry gets the first answer back."""
-
-    key = models.CharField(max_length=100)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    received_at = models.DateTimeField(default=timezone.now)
-    result = models.JSONField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="activity_batch_key_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"batch {self.key} of {self.user}"
-
-
 class ActivityUrl(models.Model):
     """A distinct activity URL, numbered for the activity columns."""
 
