@@ -22,7 +22,6 @@ from leadflow.api.problems import invalid
 from leadflow.api.schemas import (
     HistoryRow,
     LeadDetail,
-    LeadIn,
     LeadPage,
     ProblemOut,
     ReasonOut,
@@ -34,6 +33,7 @@ from leadflow.api.schemas import (
     lead_out,
     transition_row,
 )
+from leadflow.intake.leads import LeadItem
 from leadflow.leads import access, actions, lifecycle
 from leadflow.leads.models import (
     Lead,
@@ -178,7 +178,7 @@ def get_lead(request: HttpRequest, lead_id: int):
     "201. A person already known is merged into their lead instead: 200, `result: merged`.\n\n"
     + intake.MERGE_POLICY + "\n\n" + intake.IDEMPOTENCY,
 )
-def create_lead(request: HttpRequest, payload: LeadIn):
+def create_lead(request: HttpRequest, payload: LeadItem):
     """Create or merge one lead (leadflow.api.intake)."""
     return intake.create_or_merge(request, payload.model_dump(exclude_none=True))
 

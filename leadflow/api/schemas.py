@@ -208,28 +208,6 @@ def available_out(t: Transition) -> dict:
     }
 
 
-class LeadIn(Schema):
-    """A new lead. Unknown fields are refused by name, so a typo cannot be silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: int | str = Field(description="Source id, or its exact name.")
-    campaign: int | None = Field(None, description="Campaign id; it must belong to the source.")
-    account: int | None = Field(None, description="Account id.")
-    first_name: str | None = None
-    last_name: str | None = None
-    title: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    domain: str | None = None
-    country: str | None = Field(None, description="ISO 3166-1 alpha-2.")
-    industry: str | None = None
-    employee_count: int | None = None
-    custom: dict | None = None
-    external_id: str | None = None
-
-
 class Evidence(Schema):
     """Qualification evidence (DOMAIN.md): decision maker, need and compelling event are
     required to qualify as SQL; budget, timeframe and anything else are optional."""
