@@ -39,16 +39,7 @@ def main() -> None:
 
     work = Path(args.dir)
     work.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("LEADFLOW_DATA_DIR", str(work))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "leadflow.settings"
-    if args.database == "sqlite":
-        path = work / "demo-bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
-    else:
-        _fresh_postgres(args.pg_url)
-        os.environ["DATABASE_URL"] = args.pg_url
+    use_fresh_database(work, "demo-bench.sqlite3", args.database, args.pg_url)
 
     import django
 
@@ -138,6 +129,21 @@ def main() -> None:
     _print(results, seconds)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def use_fresh_database(work: Path, sqlite_name: str, database: str, pg_url: str) -> None:
+    """Point leadflow (before django.setup) at an empty database: a new SQLite file in
+    `work`, or the PostgreSQL database of `pg_url` dropped and created again."""
+    os.environ.setdefault("LEADFLOW_DATA_DIR", str(work))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "leadflow.settings"
+    if database == "sqlite":
+        path = work / sqlite_name
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    else:
+        _fresh_postgres(pg_url)
+        os.environ["DATABASE_URL"] = pg_url
 
 
 def _fresh_postgres(url: str) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 from random import Random
 
 sys.path.insert(0, str(Path(__file__).parent))
-from generate_demo import _fresh_postgres, _server_cpu, _server_version  # noqa: E402
+from generate_demo import _server_cpu, _server_version, use_fresh_database  # noqa: E402
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/lf_bench_import"
 SOURCES = ["Organic Web", "Paid Search", "Webinars", "Content Syndication", "Events", "Referral"]
@@ -119,16 +119,7 @@ def main() -> None:
         generate_file(path, args.rows, args.seed, end)
         print(f"generated {path} ({path.stat().st_size / 2**20:,.0f} MB) in "
               f"{time.perf_counter() - t:.0f} s", file=sys.stderr)
-    os.environ.setdefault("LEADFLOW_DATA_DIR", str(work))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "leadflow.settings"
-    if args.database == "sqlite":
-        db = work / "import-bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{db}"
-    else:
-        _fresh_postgres(args.pg_url)
-        os.environ["DATABASE_URL"] = args.pg_url
+    use_fresh_database(work, "import-bench.sqlite3", args.database, args.pg_url)
 
     import django
 
