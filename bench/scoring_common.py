@@ -15,6 +15,20 @@ from pathlib import Path
 
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/lf_scoring_bench"
 REFUSED = ("test", "test_test", "postgres", "template0", "template1")
+# Activity kinds and their shares: in the generated history and in the ingested batches alike.
+KINDS = [
+    ("web_visit", 0.40),
+    ("email_sent", 0.14),
+    ("email_open", 0.15),
+    ("email_click", 0.06),
+    ("webinar_registered", 0.02),
+    ("webinar_attended", 0.01),
+    ("content_download", 0.05),
+    ("form_fill", 0.03),
+    ("call", 0.05),
+    ("meeting", 0.02),
+    ("note", 0.07),
+]
 
 
 def arguments(description: str) -> argparse.ArgumentParser:

@@ -20,19 +20,6 @@ import numpy as np
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import scoring_common  # noqa: E402
 
-KINDS = [
-    ("web_visit", 0.40),
-    ("email_sent", 0.14),
-    ("email_open", 0.15),
-    ("email_click", 0.06),
-    ("webinar_registered", 0.02),
-    ("webinar_attended", 0.01),
-    ("content_download", 0.05),
-    ("form_fill", 0.03),
-    ("call", 0.05),
-    ("meeting", 0.02),
-    ("note", 0.07),
-]
 STAGES = [
     ("inquiry", 0.66),
     ("nurture", 0.08),
@@ -442,8 +429,8 @@ def _activities(rng, leads: dict, per_lead: float, now: datetime, world: dict) -
     start = np.repeat(created, counts)
     total = len(lead)
     end = now.timestamp()
-    kinds = [k for k, _ in KINDS]
-    weights = np.array([w for _, w in KINDS])
+    kinds = [k for k, _ in scoring_common.KINDS]
+    weights = np.array([w for _, w in scoring_common.KINDS])
     campaigns = [c.pk for c in world["campaigns"]]
     written = 0
     columns = ["lead_id", "kind", "occurred_at", "url", "campaign_id", "source_system", "detail"]

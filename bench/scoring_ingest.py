@@ -23,20 +23,6 @@ import numpy as np
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import scoring_common  # noqa: E402
 
-KINDS = [
-    ("web_visit", 0.40),
-    ("email_sent", 0.14),
-    ("email_open", 0.15),
-    ("email_click", 0.06),
-    ("webinar_registered", 0.02),
-    ("webinar_attended", 0.01),
-    ("content_download", 0.05),
-    ("form_fill", 0.03),
-    ("call", 0.05),
-    ("meeting", 0.02),
-    ("note", 0.07),
-]
-
 
 def main() -> None:
     parser = scoring_common.arguments(__doc__.split("\n\n")[0])
@@ -108,7 +94,7 @@ def main() -> None:
 
 def _batch(rng, ids: np.ndarray, emails: dict, size: int) -> str:
     now = datetime.now(UTC)
-    kinds, weights = zip(*KINDS, strict=True)
+    kinds, weights = zip(*scoring_common.KINDS, strict=True)
     weights = np.asarray(weights) / sum(weights)
     chosen = rng.choice(ids, size)
     kind = np.asarray(kinds)[rng.choice(len(kinds), size, p=weights)]
