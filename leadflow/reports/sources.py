@@ -23,18 +23,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import Sum
 
-from leadflow.leads.models import Decision, Opportunity, OpportunityStage, Spend
-from leadflow.reports import funnel
+from leadflow.leads.models import Campaign, ReasonCode, Source, Spend
 from leadflow.reports import handoffs as handoff_measures
-from leadflow.reports.grouping import ALL, NO_CAMPAIGN, NO_FILTERS, Filters, Grouping
-from leadflow.reports.handoffs import ReasonShare, pareto
+from leadflow.reports import summaries
+from leadflow.reports.grouping import ALL, NO_CAMPAIGN, NO_FILTERS, NOT_SET, Filters
+from leadflow.reports.handoffs import ReasonShare, pareto, reason_count
 from leadflow.reports.measures import cost_per, money, ratio, roi
 from leadflow.reports.output import Compared, compare
 from leadflow.reports.periods import Span
 
-STAGES = funnel.STAGES[1:]  # mql, sal, sql, opportunity, won
+STAGES = summaries.STAGES
 TOP_REASONS = 3
 TOTAL, SOURCE, CAMPAIGN = "total", "source", "campaign"
 
@@ -100,112 +100,68 @@ class SourceTable:
     rows: list[SourceRow]
 
 
-def _key_grouping(prefix: str = "") -> Grouping:
-    """(source id, source name, campaign id, campaign name) of a lead, or of a row's lead."""
-    return Grouping(
-        "campaign",
-        {
-            "g_source_id": F(f"{prefix}source_id"),
-            "g_source": F(f"{prefix}source__name"),
-            "g_campaign_id": F(f"{prefix}campaign_id"),
-            "g_campaign": F(f"{prefix}campaign__name"),
-        },
-    )
-
-
 def _label(source: str, campaign: str | None, level: str) -> str:
     return source if level == SOURCE else f"{source} › {campaign or NO_CAMPAIGN}"
+
+
+def _reason(reasons: dict[int, ReasonCode], counted: dict[int | None, int]) -> list[tuple]:
+    return [reason_count(reasons.get(reason), n) for reason, n in counted.items()]
 
 
 def source_table(span: Span, filters: Filters = NO_FILTERS) -> SourceTable:
     """The source table for the cohort of leads created in `span` (see the module docstring).
 
-    Six grouped queries: reached counts, spend, revenue, hand-off outcomes, rejection reasons,
-    return reasons; source and "All" rows are sums of the campaign rows (each lead and each
+    The cohort's counts per campaign are the span's monthly summaries added up
+    (`summaries.monthly`: kept, or counted again where a change was noted); spend is one
+    grouped query; source and "All" rows are sums of the campaign rows (each lead and each
     spend row belongs to exactly one campaign row).
     """
     if filters.team is not None:
         raise ValueError("the source table cannot be narrowed to a team: spend is not")
-    campaigns: dict[tuple, SourceRow] = {}
-    rejections: dict[tuple, list] = defaultdict(list)
-    returns: dict[tuple, list] = defaultdict(list)
-
-    def row(source_id, source, campaign_id, campaign) -> SourceRow:
-        key = (source_id, campaign_id)
-        if key not in campaigns:
-            campaigns[key] = SourceRow(
-                _label(source, campaign, CAMPAIGN), source, campaign or NO_CAMPAIGN, CAMPAIGN
-            )
-        return campaigns[key]
-
-    names = list(_key_grouping().columns)
-    for values, counts in funnel.reached(span, _key_grouping(), filters):
-        r = row(*values)
-        r.raw_leads = counts[funnel.INQUIRY]
-        r.reached = {s: counts[s] for s in STAGES}
-
+    counted = summaries.total_per_campaign(summaries.monthly(span.month_starts()))
+    counted = {
+        key: c
+        for key, c in counted.items()
+        if filters.source in (None, c.source_id) and filters.campaign in (None, c.campaign_id)
+    }
     spend = Spend.objects.filter(month__in=span.month_starts())
     if filters.source is not None:
         spend = spend.filter(source_id=filters.source)
     if filters.campaign is not None:
         spend = spend.filter(campaign_id=filters.campaign)
-    for r in (
-        spend.values("source_id", "source__name", "campaign_id", "campaign__name")
-        .annotate(amount=Sum("amount"))
-        .order_by()
-    ):
-        row(r["source_id"], r["source__name"], r["campaign_id"], r["campaign__name"]).spend = (
-            r["amount"]
-        )
-
-    cohort_filter = {"lead__created_at__gte": span.start, "lead__created_at__lt": span.end}
-    lead_keys = _key_grouping("lead__")
-
-    def per_campaign(queryset, *extra, **aggregates):
-        """Aggregates per campaign of the cohort's leads (and per `extra` column)."""
-        queryset = _narrow(queryset.filter(**cohort_filter), filters)
-        grouped = queryset.annotate(**lead_keys.columns).values(*names, *extra)
-        return grouped.annotate(**aggregates).order_by()
-
-    won = Opportunity.objects.filter(stage=OpportunityStage.WON)
-    for r in per_campaign(won, revenue=Sum("amount")):
-        row(*(r[n] for n in names)).revenue = r["revenue"] or Decimal(0)
-
-    outcomes = handoff_measures.outcome_counts()
-    for r in per_campaign(handoff_measures.handoffs(), **outcomes):
-        target = row(*(r[n] for n in names))
-        for name in ("decided", "rejected", "accepted", "returned"):
-            setattr(target, name, r[name])
-
-    reason = ("reason__code", "reason__label", "reason__reason_class")
-    rejected = handoff_measures.handoffs().filter(decision=Decision.REJECTED)
-    for r in per_campaign(rejected, *reason, n=Count("id")):
-        rejections[(r["g_source_id"], r["g_campaign_id"])].append(
-            (r["reason__code"] or "", r["reason__label"] or "(no reason)",
-             r["reason__reason_class"] or "", r["n"])
-        )
-    # A return's reason is on the history row of the return: found through the returned
-    # hand-off (a few rows, the (lead, at) index), not by scanning the history for returns.
-    returned = (
-        handoff_measures.handoffs()
-        .filter(decision=Decision.ACCEPTED, returned_at__isnull=False)
-        .annotate(**{f"r_{name}": handoff_measures.return_reason(name) for name in reason})
+    spent = {
+        (r["source_id"], r["campaign_id"]): r["amount"]
+        for r in spend.values("source_id", "campaign_id").annotate(amount=Sum("amount")).order_by()
+    }
+    keys = set(counted) | set(spent)
+    source_names = dict(
+        Source.objects.filter(pk__in={s for s, _ in keys}).values_list("pk", "name")
     )
-    for r in per_campaign(returned, *(f"r_{name}" for name in reason), n=Count("id")):
-        returns[(r["g_source_id"], r["g_campaign_id"])].append(
-            (r["r_reason__code"] or "", r["r_reason__label"] or "(no reason)",
-             r["r_reason__reason_class"] or "", r["n"])
+    campaign_names = dict(
+        Campaign.objects.filter(pk__in={c for _, c in keys if c is not None})
+        .values_list("pk", "name")
+    )
+    reasons = ReasonCode.objects.in_bulk()
+    campaigns: dict[tuple, SourceRow] = {}
+    rejections: dict[tuple, list] = {}
+    returns: dict[tuple, list] = {}
+    for key in keys:
+        source_id, campaign_id = key
+        source = source_names.get(source_id, NOT_SET)
+        campaign = campaign_names.get(campaign_id)
+        r = SourceRow(
+            _label(source, campaign, CAMPAIGN), source, campaign or NO_CAMPAIGN, CAMPAIGN
         )
-
+        r.spend = spent.get(key, Decimal(0))
+        c = counted.get(key) or summaries.CampaignCounts(*key)
+        r.raw_leads, r.reached, r.revenue = c.leads, dict(c.reached), c.revenue
+        r.decided, r.rejected, r.accepted, r.returned = (
+            c.decided, c.rejected, c.accepted, c.returned
+        )
+        campaigns[key] = r
+        rejections[key] = _reason(reasons, c.rejections)
+        returns[key] = _reason(reasons, c.returns)
     return _assemble(span, campaigns, rejections, returns)
-
-
-def _narrow(queryset, filters: Filters):
-    if filters.source is not None:
-        queryset = queryset.filter(lead__source_id=filters.source)
-    if filters.campaign is not None:
-        queryset = queryset.filter(lead__campaign_id=filters.campaign)
-    return queryset
 
 
 def _assemble(span: Span, campaigns: dict, rejections: dict, returns: dict) -> SourceTable:

@@ -5,7 +5,8 @@ columns and row count) and one JSON Lines file per table (`tables/<app>.<model>.
 row per line, values in column order). It is written and read as a stream: memory holds a page
 of rows, whatever the size. Every model is in it - users, teams, lead definitions, leads,
 history, activities, the outbox, tokens, sessions, content types and permissions - so a
-restore is the installation as it was.
+restore is the installation as it was. The reports' monthly cohort summaries are not: they are
+derived from the rows, so a restore empties them and the first read counts them again.
 
 A restore goes into a database migrated to the same migrations (the manifest's must match the
 database's exactly), with no users and no leads unless `force`: it empties every table, inserts
@@ -31,6 +32,10 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
+from leadflow.reports.models import CohortChange, CohortSummary
+
+# Rebuilt from the other tables when needed: neither backed up nor restored.
+DERIVED = (CohortSummary, CohortChange)
 FORMAT = "leadflow-backup"
 VERSION = 1
 PAGE = 5_000
@@ -41,11 +46,13 @@ class RestoreRefused(Exception):
 
 
 def models_to_copy() -> list:
-    """Every table Django manages, many-to-many tables included, in a stable order."""
+    """Every table Django manages, many-to-many tables included, in a stable order; not the
+    tables derived from the others (`DERIVED`)."""
     found = [
         m
         for m in apps.get_models(include_auto_created=True)
         if m._meta.managed and not m._meta.proxy and not m._meta.swapped
+        and m not in DERIVED
     ]
     return sorted(found, key=lambda m: m._meta.label_lower)
 
@@ -231,6 +238,8 @@ def restore(
             for entry in manifest["tables"]:
                 model = models[entry["model"]]
                 _load(zf, entry, model, progress)
+        # The loaded rows noted their months as changed; derived tables start empty instead.
+        _empty(list(DERIVED))
         statements = connection.ops.sequence_reset_sql(no_style(), list(models.values()))
         with connection.cursor() as cursor:
             for sql in statements:

@@ -3,7 +3,8 @@
 Each pass: the SLA sweep (escalate overdue offers, reminders, missed first touches), the
 outbox fan-out (notifications, queued e-mails and webhook deliveries), e-mail delivery, webhook
 delivery (`leadflow.webhooks.delivery`), then scoring (leads queued to qualify, rescores asked
-for when a definition is activated, engagement decay). Then it sleeps
+for when a definition is activated, engagement decay), imports, and the monthly cohort
+summaries of months that changed (`leadflow.reports.summaries`). Then it sleeps
 `--interval` seconds (LEADFLOW_SWEEP_SECONDS, 30 by default). Several copies may run against
 PostgreSQL: every step claims its rows with SKIP LOCKED. On SQLite run one: copies would only
 take turns at the database lock.
@@ -26,6 +27,7 @@ from django.db import close_old_connections, connection
 
 from leadflow.leads import sla
 from leadflow.notify import delivery, fanout
+from leadflow.reports import summaries
 from leadflow.scoring import rescore as scoring
 from leadflow.transfer import jobs as imports
 from leadflow.webhooks import delivery as webhooks
@@ -81,6 +83,7 @@ class Command(BaseCommand):
             ("webhooks", webhooks.deliver),
             ("scoring", scoring.run),
             ("import", imports.run),
+            ("summaries", summaries.refresh_noted),
         ]
         for name, step in steps:
             if self.stopping.is_set():
