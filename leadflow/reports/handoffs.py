@@ -290,7 +290,17 @@ def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
         "upheld": Count("id", filter=reviewed & Q(review_outcome=ReviewOutcome.UPHELD)),
         "overruled": Count("id", filter=reviewed & Q(review_outcome=ReviewOutcome.OVERRULED)),
     }
-    rows = base.annotate(opened_at=review_opened_at()).filter(due | touch_due | opened | reviewed)
+    # Rows in any of the ranges, each found through its own index (an OR of indexed ranges:
+    # PostgreSQL's BitmapOr, SQLite's multi-index OR); a review opens at a return or at a
+    # decision, so those two ranges hold every review opened in the span.
+    in_a_range = (
+        Q(accept_by__gte=span.start, accept_by__lt=until)
+        | Q(first_touch_by__gte=span.start, first_touch_by__lt=until)
+        | Q(returned_at__gte=span.start, returned_at__lt=span.end)
+        | Q(decided_at__gte=span.start, decided_at__lt=span.end)
+        | reviewed
+    )
+    rows = base.filter(in_a_range).annotate(opened_at=review_opened_at())
     return _grouped(rows, group, counts)
 
 
