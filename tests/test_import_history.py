@@ -101,3 +101,34 @@ def test_stage_dates_out_of_order_are_a_bad_row_naming_the_column(world, tmp_pat
         ("3", "lost_date", "a lost deal needs its outcome_reason"),
     ]
     assert not Lead.objects.exists()
+
+
+def test_an_offer_left_open_is_made_at_import_time_and_nothing_is_escalated(world, tmp_path):
+    """Two leads qualified (and one converted) long ago, never decided: their open offers are
+    made now, with the SLA's time ahead, and the sweep right after escalates neither; the
+    stages keep their historical entries."""
+    from django.utils import timezone
+
+    from leadflow.leads import sla
+    from leadflow.leads.models import Decision
+
+    path = write_csv(tmp_path / "f.csv", HEADER, [
+        ["old-mql@acme.com", "Organic Web", "2025-03-03T09:00:00+00:00",
+         "2025-03-04T10:00:00+00:00", "", "", "", "", "", "", ""],
+        ["old-sql@acme.com", "Organic Web", "2025-03-03T09:00:00+00:00",
+         "2025-03-04T10:00:00+00:00", "2025-03-04T15:00:00+00:00",
+         "2025-03-10T11:00:00+00:00", "", "", "", "", ""],
+    ])
+    before = timezone.now()
+    call_command("import", str(path), quiet=True, user="marketing",
+                 errors=str(tmp_path / "e.csv"))
+
+    for email, kind in (("old-mql@acme.com", "mql"), ("old-sql@acme.com", "sql")):
+        lead = Lead.objects.get(email=email)
+        offer = Handoff.objects.get(lead=lead, decision=Decision.PENDING)
+        assert offer.kind == kind
+        assert offer.offered_at >= before and offer.accept_by > timezone.now()
+        assert lead.first_mql_at == utc(2025, 3, 4, 10)
+    sla.sweep()
+    assert Handoff.objects.filter(decision=Decision.IGNORED).count() == 0
+    assert set(Lead.objects.values_list("stage", flat=True)) == {"mql", "sql"}

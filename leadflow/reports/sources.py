@@ -13,6 +13,8 @@ For a source or campaign and span, with reached(S) from the cohort waterfall
 
 Rows: each source's total, then its campaigns; leads and spend without a campaign make a
 "(no campaign)" row, since spend may be booked on the source as a whole. "All" first.
+The cohort's counts come from the monthly cohort summaries (`summaries`), added up over the
+span's months; spend is read from its rows.
 The seeds' example: $23.15 per raw lead and 1.28% of raw leads qualifying is
 23.15 / 0.0128 = $1,808.59 per qualified lead.
 """

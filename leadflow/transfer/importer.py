@@ -11,7 +11,9 @@ by field sales, `win`/`lose`) at the moments the columns give, in memory by the 
 `LeadRun` - `actions.transition` without the queries - and written in bulk. Reports then see
 the funnel as it happened. A stage date left blank before a later one is taken to be the later
 one's moment (a lead won on 3 May was qualified by then). Offers go where routing sends them at
-import time; each is accepted by the rep it was offered to (or the first rep of the team).
+import time; each is accepted by the rep it was offered to (or the first rep of the team). An
+offer the history leaves open (a lead last qualified, or last converted) is made at import time,
+with the full SLA ahead of it, so importing old MQLs does not flood the arbiter.
 
 Who a row is: its e-mail key, then its external id (`leadflow.leads.identity`).
 - A row for a person already in leadflow is merged into that lead by the merge policy
@@ -713,6 +715,21 @@ class Importer:
         except lifecycle.TransitionError as exc:
             exc.column = self._header_of(step)
             raise
+        self._offer_now(run)
+
+    def _offer_now(self, run: LeadRun) -> None:
+        """An offer the history leaves open is made at import time, with the SLA's full time
+        to decide: offered at its historical moment it would be long overdue, and the first
+        sweep would escalate every imported MQL to the arbiter at once. The stage keeps its
+        historical entry (the history row and `first_*_at`)."""
+        offer = run.offers[-1] if run.offers else None
+        now = self.parser.now
+        if offer is None or offer.decision != Decision.PENDING or offer.offered_at >= now:
+            return
+        offer.offered_at = now
+        offer.accept_by = self.services.accept_by(
+            offer.offered_to_team, now, offer.kind, run.lead.priority
+        )
 
     def _decider(self, run: LeadRun, role: str):
         """Who decides the open offer: the rep it was offered to, else the team's first rep."""
