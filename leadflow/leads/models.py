@@ -366,7 +366,7 @@ class Handoff(models.Model):
             models.Index(fields=["offered_to", "decision"], name="handoff_offered_to"),
             models.Index(fields=["offered_at"], name="handoff_offered_at"),
             # Hand-off health: the deadlines and reviews that fall in a period (each range of
-            # `reports.handoffs.deadline_counts` through its own index).
+            # `reports.handoffs.span_counts` through its own index).
             models.Index(fields=["accept_by"], name="handoff_accept_by"),
             models.Index(fields=["first_touch_by"], name="handoff_first_touch_by"),
             models.Index(fields=["decided_at"], name="handoff_decided_at"),

@@ -19,7 +19,8 @@ since business time cannot be computed in SQL without a calendar table.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -59,19 +60,27 @@ UNCLASSIFIED = "(unclassified)"
 # --- the counts, defined once (also used by the source table) ----------------------------
 
 
-def outcome_counts() -> dict[str, Count]:
-    """Conditional counts over hand-offs:
+def outcome_counts(within: Q | None = None) -> dict[str, Count]:
+    """Conditional counts over hand-offs (those matching `within`, if given):
     offered = all; accepted, rejected, ignored, pending = by decision;
     decided = accepted + rejected (a person decided; an ignored offer is not a decision);
     returned = accepted hand-offs later returned."""
+
+    def count(condition: Q | None = None) -> Count:
+        conditions = [c for c in (within, condition) if c is not None]
+        if not conditions:
+            return Count("id")
+        both = conditions[0] if len(conditions) == 1 else conditions[0] & conditions[1]
+        return Count("id", filter=both)
+
     return {
-        "offered": Count("id"),
-        "accepted": Count("id", filter=Q(decision=Decision.ACCEPTED)),
-        "rejected": Count("id", filter=Q(decision=Decision.REJECTED)),
-        "ignored": Count("id", filter=Q(decision=Decision.IGNORED)),
-        "pending": Count("id", filter=Q(decision=Decision.PENDING)),
-        "decided": Count("id", filter=Q(decision__in=DECIDED)),
-        "returned": Count("id", filter=Q(decision=Decision.ACCEPTED, returned_at__isnull=False)),
+        "offered": count(),
+        "accepted": count(Q(decision=Decision.ACCEPTED)),
+        "rejected": count(Q(decision=Decision.REJECTED)),
+        "ignored": count(Q(decision=Decision.IGNORED)),
+        "pending": count(Q(decision=Decision.PENDING)),
+        "decided": count(Q(decision__in=DECIDED)),
+        "returned": count(Q(decision=Decision.ACCEPTED, returned_at__isnull=False)),
     }
 
 
@@ -266,9 +275,11 @@ def _grouped(queryset, group: Grouping, counts: dict) -> list[tuple[tuple, dict]
     return [(tuple(r[n] for n in group.names), r) for r in rows]
 
 
-def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
-    """Per group: SLA (due, decided in time), first touch (due, touched in time) and the
-    arbiter's reviews (opened, decided, upheld, overruled) in the span — one query."""
+def span_counts(span: Span, group: Grouping, base, as_of: datetime):
+    """Per group, in one query: the outcomes of the hand-offs offered in the span
+    (`outcome_counts`), SLA (due, decided in time), first touch (due, touched in time) and the
+    arbiter's reviews (opened, decided, upheld, overruled) in the span."""
+    offered = Q(offered_at__gte=span.start, offered_at__lt=span.end)
     until = min(span.end, as_of)
     due = Q(accept_by__gte=span.start, accept_by__lt=until)
     touch_due = Q(
@@ -277,6 +288,7 @@ def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
     opened = Q(opened_at__gte=span.start, opened_at__lt=span.end)
     reviewed = Q(reviewed_at__gte=span.start, reviewed_at__lt=span.end)
     counts = {
+        **outcome_counts(within=offered),
         "due": Count("id", filter=due),
         "decided_in_time": Count(
             "id", filter=due & Q(decision__in=DECIDED, decided_at__lte=F("accept_by"))
@@ -294,7 +306,8 @@ def deadline_counts(span: Span, group: Grouping, base, as_of: datetime):
     # PostgreSQL's BitmapOr, SQLite's multi-index OR); a review opens at a return or at a
     # decision, so those two ranges hold every review opened in the span.
     in_a_range = (
-        Q(accept_by__gte=span.start, accept_by__lt=until)
+        offered
+        | Q(accept_by__gte=span.start, accept_by__lt=until)
         | Q(first_touch_by__gte=span.start, first_touch_by__lt=until)
         | Q(returned_at__gte=span.start, returned_at__lt=span.end)
         | Q(decided_at__gte=span.start, decided_at__lt=span.end)
@@ -319,11 +332,32 @@ def _columns(queryset, names: list[str]) -> list[list]:
     sql, params = query.sql_with_params()
     # Django (5.x) selects the columns of a .values() query in the order asked for.
     selected = list(query.selected or names)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _fetch_all(sql, params)
     found = list(zip(*rows, strict=True)) if rows else [() for _ in selected]
     return [list(found[selected.index(name)]) for name in names]
+
+
+def _fetch_all(sql: str, params) -> list[tuple]:
+    """The rows of a statement. On PostgreSQL in binary: tens of thousands of numbers are then
+    neither printed by the server nor parsed here (a third of the fetch). Django's cursor binds
+    parameters on the client, which rules binary results out, so this one is psycopg's own (on
+    the same connection and transaction), logged as Django logs its statements."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    import psycopg  # only installed where PostgreSQL is used
+
+    connection.ensure_connection()
+    started = time.monotonic()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": sql, "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return rows
 
 
 class _Durations:
@@ -335,9 +369,9 @@ class _Durations:
         self.starts = np.array(starts, dtype=float)
         self.ends = np.array(ends, dtype=float)
 
-    def speeds(self, calendars) -> tuple[dict[tuple, Speed], Speed]:
+    def speeds(self, calendars, clocks) -> tuple[dict[tuple, Speed], Speed]:
         wall = self.ends - self.starts
-        business = business_durations(calendars, self.teams, self.starts, self.ends)
+        business = business_durations(calendars, self.teams, self.starts, self.ends, clocks)
 
         def speed(index) -> Speed:
             b = business[index]
@@ -360,6 +394,7 @@ def handoff_health(
     as_of: datetime | None = None,
     *,
     calendars=None,
+    clocks: dict | None = None,
     arbiter_team_id: int | None = None,
     reasons: dict[int, ReasonCode] | None = None,
 ) -> HandoffHealth:
@@ -367,6 +402,7 @@ def handoff_health(
     as_of = as_of or timezone.now()
     group = handoff_grouping(by)
     calendars = team_calendars() if calendars is None else calendars
+    clocks = {} if clocks is None else clocks
     if reasons is None:
         reasons = ReasonCode.objects.in_bulk()
     base = handoffs(filters, kind)
@@ -380,29 +416,33 @@ def handoff_health(
         return rows[values]
 
     total = HandoffRow(ALL, total=True)
-    for values, counts in _grouped(offered, group, outcome_counts()):
-        row(values).add_counts(counts)
-        total.add_counts(counts)
-    for values, counts in deadline_counts(span, group, base, as_of):
+    for values, counts in span_counts(span, group, base, as_of):
         row(values).add_counts(counts)
         total.add_counts(counts)
 
     # Speed-to-lead: offer → decision (accepted or rejected), acceptance → first touch; and
-    # the arbiter's time to decide. Moments come as Unix times (no datetime per value).
+    # the arbiter's time to decide. Moments come as Unix times (no datetime per value). The
+    # same rows (the decided offers) give the rejection and return reasons.
     names = group.names
-    *values, teams, offered_at, decided_at, decision, touched_at = _columns(
-        offered.filter(decision__in=DECIDED).annotate(
-            **group.columns,
-            t_offered=_unix("offered_at"),
-            t_decided=_unix("decided_at"),
-            t_touched=_unix("first_touch_at"),
-        ),
-        [*names, "offered_to_team_id", "t_offered", "t_decided", "decision", "t_touched"],
+    *values, teams, offered_at, decided_at, decision, touched_at, reason, returned_at, returns = (
+        _columns(
+            offered.filter(decision__in=DECIDED).annotate(
+                **group.columns,
+                t_offered=_unix("offered_at"),
+                t_decided=_unix("decided_at"),
+                t_touched=_unix("first_touch_at"),
+                t_returned=_unix("returned_at"),
+                return_reason=Case(When(returned_at__isnull=False, then=return_reason_id())),
+            ),
+            [*names, "offered_to_team_id", "t_offered", "t_decided", "decision", "t_touched",
+             "reason_id", "t_returned", "return_reason"],
+        )
     )
     keys = list(zip(*values, strict=True)) if names else [()] * len(teams)
     decisions = _Durations(keys, teams, offered_at, decided_at)
     touched = np.array(touched_at, dtype=float)
-    accepted = np.array([d == Decision.ACCEPTED for d in decision], dtype=bool)
+    decision = np.array(decision, dtype=object)
+    accepted = decision == Decision.ACCEPTED
     picked = np.flatnonzero(accepted & ~np.isnan(touched)) if len(touched) else []
     touches = _Durations(
         [keys[i] for i in picked], [teams[i] for i in picked],
@@ -421,14 +461,16 @@ def handoff_health(
         (touches, "acceptance_to_first_touch"),
         (reviews, "time_to_review_decision"),
     ):
-        by_group, everything = durations.speeds(calendars)
+        by_group, everything = durations.speeds(calendars, clocks)
         for values, speed in by_group.items():
             setattr(row(values), name, speed)
         setattr(total, name, everything)
 
     for r in [total, *rows.values()]:
         r.finish()
-    rejections = _rejection_counts(offered)
+    rejections = _reason_counts(reasons, reason, decision == Decision.REJECTED)
+    returned = ~np.isnan(np.array(returned_at, dtype=float))
+    return_reasons = _reason_counts(reasons, returns, returned)
     return HandoffHealth(
         period=span.label,
         by=by,
@@ -436,22 +478,15 @@ def handoff_health(
         rows=[total] + (sorted(rows.values(), key=lambda r: r.group) if group.columns else []),
         rejection_reasons=pareto(rejections),
         rejection_classes=pareto(_class_counts(rejections)),
-        return_reasons=pareto(_return_counts(offered, reasons)),
+        return_reasons=pareto(return_reasons),
     )
 
 
-def _rejection_counts(offered) -> list[tuple[str, str, str, int]]:
-    rows = (
-        offered.filter(decision=Decision.REJECTED)
-        .values("reason__code", "reason__label", "reason__reason_class")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return [
-        (r["reason__code"] or "", r["reason__label"] or "(no reason)",
-         r["reason__reason_class"] or "", r["n"])
-        for r in rows
-    ]
+def _reason_counts(reasons: dict[int, ReasonCode], reason_ids, picked: np.ndarray):
+    """(code, label, class, n) of the picked hand-offs, by reason id: the rejected offers by
+    their reason, the returned ones by the reason of their return."""
+    counted = Counter(reason_ids[i] for i in np.flatnonzero(picked))
+    return [reason_count(reasons.get(r), n) for r, n in counted.items()]
 
 
 def _class_counts(reason_counts) -> list[tuple[str, str, str, int]]:
@@ -460,17 +495,6 @@ def _class_counts(reason_counts) -> list[tuple[str, str, str, int]]:
         by_class[reason_class] += n
     labels = dict(ReasonClass.choices)
     return [(c, labels.get(c, UNCLASSIFIED), c, n) for c, n in by_class.items()]
-
-
-def _return_counts(offered, reasons: dict[int, ReasonCode]):
-    rows = (
-        offered.filter(decision=Decision.ACCEPTED, returned_at__isnull=False)
-        .annotate(return_reason=return_reason_id())
-        .values("return_reason")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return [reason_count(reasons.get(r["return_reason"]), r["n"]) for r in rows]
 
 
 def reason_count(reason: ReasonCode | None, n: int) -> tuple[str, str, str, int]:
@@ -497,6 +521,7 @@ def report(
     as_of = as_of or timezone.now()
     shared = {
         "calendars": team_calendars(),
+        "clocks": {},  # business clocks, built once for the three periods
         "arbiter_team_id": Team.objects.filter(side=Side.ARBITER)
         .order_by("id")
         .values_list("id", flat=True)

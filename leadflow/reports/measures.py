@@ -82,8 +82,8 @@ class Spread:
     p90: float | None = None
 
     @classmethod
-    def of_seconds(cls, seconds: Iterable[float]) -> Spread:
-        ordered = np.sort(np.fromiter(seconds, dtype=float))
+    def of_seconds(cls, seconds: Sequence[float] | np.ndarray) -> Spread:
+        ordered = np.sort(np.asarray(seconds, dtype=float))
         return cls.from_ranked(len(ordered), lambda p: percentile(ordered, p), HOUR)
 
     @classmethod
@@ -126,9 +126,11 @@ class Seconds(Func):
         return sql, (*end_params, *start_params) * 3
 
     def as_postgresql(self, compiler, conn, **extra):
+        # date_part is already double precision; EXTRACT computes in numeric (PostgreSQL 14+)
+        # and costs about twice as much per row before the same cast.
         return self.as_sql(
             compiler, conn, arg_joiner=" - ",
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision", **extra,
+            template="date_part('epoch', %(expressions)s)", **extra,
         )
 
 
@@ -306,6 +308,10 @@ class BusinessClock:
         )
         self._before = np.array(self._cumulative[:-1])
 
+    @property
+    def last_day(self) -> date:
+        return self.first_day + timedelta(days=len(self._windows) - 1)
+
     def at(self, moment: datetime) -> float:
         index = (moment.astimezone(self.calendar.zone).date() - self.first_day).days
         seconds = self._cumulative[index]
@@ -354,21 +360,29 @@ def business_durations(
     teams: Sequence[int | None],
     starts: np.ndarray,
     ends: np.ndarray,
+    clocks: dict[int, BusinessClock] | None = None,
 ) -> np.ndarray:
     """Business seconds from each start to its end (Unix times) on its team's calendar, as
     `BusinessClock.between` counts them; NaN for a team without a calendar. One clock per team,
-    covering its instants, and array arithmetic instead of a call per duration."""
+    covering its instants, and array arithmetic instead of a call per duration. `clocks`: the
+    clocks of earlier calls, reused where they cover the instants (a report's periods)."""
+    clocks = {} if clocks is None else clocks
     found = np.full(len(starts), np.nan)
-    by_team: dict[int | None, list[int]] = {}
-    for i, team_id in enumerate(teams):
-        by_team.setdefault(team_id, []).append(i)
-    for team_id, rows in by_team.items():
-        calendar = calendars.get(team_id)
+    team_of = np.array(teams, dtype=float)  # None (no team) becomes NaN
+    ids, team_index = np.unique(team_of, return_inverse=True)
+    for i, team_id in enumerate(ids):
+        calendar = None if np.isnan(team_id) else calendars.get(int(team_id))
         if calendar is None:
             continue
-        index = np.array(rows)
+        team_id = int(team_id)
+        index = np.flatnonzero(team_index == i)
         a, b = starts[index], ends[index]
         first = datetime.fromtimestamp(min(a.min(), b.min()), calendar.zone).date()
         last = datetime.fromtimestamp(max(a.max(), b.max()), calendar.zone).date()
-        found[index] = BusinessClock(calendar, first, last).between_times(a, b)
+        clock = clocks.get(team_id)
+        if clock is None or clock.first_day > first or clock.last_day < last:
+            if clock is not None:
+                first, last = min(first, clock.first_day), max(last, clock.last_day)
+            clock = clocks[team_id] = BusinessClock(calendar, first, last)
+        found[index] = clock.between_times(a, b)
     return found
