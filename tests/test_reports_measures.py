@@ -14,6 +14,7 @@ from leadflow.reports.measures import (
     P90,
     Seconds,
     Spread,
+    UnixTime,
     cost_per,
     grouped_percentiles,
     percentile,
@@ -75,3 +76,26 @@ def test_the_database_ranks_to_the_same_percentiles_as_python(world):
         assert spreads[("d", (group,))] == Spread(
             20, round(percentile(values, MEDIAN), 4), round(percentile(values, P90), 4)
         )
+
+
+def test_unix_time_in_the_database_is_python_s_timestamp_to_the_microsecond(world):
+    """Moments with and without microseconds, before and after 1970-01-01 and across a leap
+    day: the database's `UnixTime` equals `datetime.timestamp()`."""
+    j = Journeys(world)
+    lead = j.lead(utc(2026, 1, 5))
+    moments = [
+        utc(2026, 1, 5, 9, 30),
+        utc(2024, 2, 29, 23, 59) + timedelta(seconds=59, microseconds=999_999),
+        utc(1969, 12, 31, 23, 59) + timedelta(microseconds=1),
+        utc(2038, 1, 19, 3, 14) + timedelta(seconds=8, microseconds=500_000),
+    ]
+    for n, at in enumerate(moments):
+        StageChange.objects.create(
+            lead=lead, transition=f"t{n}", from_stage="inquiry", to_stage="mql", at=at
+        )
+    found = dict(
+        StageChange.objects.filter(transition__startswith="t")
+        .annotate(unix=UnixTime(F("at")))
+        .values_list("transition", "unix")
+    )
+    assert found == {f"t{n}": at.timestamp() for n, at in enumerate(moments)}
