@@ -5,10 +5,12 @@ Each change below is made after the table was read (so January's summary is kept
 table read again must equal the table counted from the rows with no summary kept.
 """
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import F
 
 from leadflow.leads.models import Lead, Opportunity, OpportunityStage, Source
@@ -159,3 +161,50 @@ def test_a_bulk_insert_is_noted(cohort):
               updated_at=utc(2026, 1, 9)) for n in range(3)]
     )
     assert figures()["Events"][0] == 9
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="concurrent transactions: SQLite serialises a refresh with every writer",
+)
+
+
+@postgres_only
+def test_a_change_committed_while_a_month_is_counted_is_not_lost(transactional_db):
+    """A refresh counts January in its snapshot while another connection commits a new January
+    lead: the refresh keeps its (older) summary, but the new lead's note survives it, so the
+    next read counts January again and shows the lead."""
+    from .conftest import World
+
+    world = World()
+    j = Journeys(world)
+    source = Source.objects.create(name="Events")
+    j.lead(utc(2026, 1, 5), source, email="first@example.com")
+    counting, committed = threading.Event(), threading.Event()
+    count_months = summaries.count_months
+
+    def slow_count(months):
+        found = count_months(months)  # the snapshot is taken: the other lead is not in it
+        counting.set()
+        assert committed.wait(10)
+        return found
+
+    def add_a_lead():
+        try:
+            assert counting.wait(10)
+            j.lead(utc(2026, 1, 6), source, email="second@example.com")
+            committed.set()
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=add_a_lead)
+    other.start()
+    summaries.count_months = slow_count
+    try:
+        stale = summaries.refresh([JANUARY.first])
+    finally:
+        summaries.count_months = count_months
+    other.join()
+    assert stale[JANUARY.first][(source.pk, None)].leads == 1
+    assert CohortChange.objects.filter(month="2026-01").exists()
+    assert figures()["Events"][0] == 2

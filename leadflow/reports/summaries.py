@@ -224,14 +224,16 @@ def monthly(months: Iterable[date]) -> Counts:
     else counted again now (`refresh`)."""
     months = sorted(set(months))
     zone = settings.TIME_ZONE
-    kept = {
-        s.month: s for s in CohortSummary.objects.filter(month__in=months, time_zone=zone)
-    }
+    # Notes first: a refresh that commits between the two reads then shows its summary,
+    # rather than the notes it deleted being missed beside the summary it replaced.
     noted = set(
         CohortChange.objects.filter(month__in=[_note(m) for m in months])
         .values_list("month", flat=True)
         .distinct()
     )
+    kept = {
+        s.month: s for s in CohortSummary.objects.filter(month__in=months, time_zone=zone)
+    }
     stale = [m for m in months if m not in kept or _note(m) in noted]
     found = {
         m: {c.key: c for c in map(CampaignCounts.from_json, kept[m].rows)}
@@ -243,10 +245,18 @@ def monthly(months: Iterable[date]) -> Counts:
     return found
 
 
-def refresh(months: list[date]) -> Counts:
-    """Count `months` again, keep their summaries and delete the notes seen (module docstring).
-    A refresh that loses a race with another returns its counts without keeping them."""
-    zone = settings.TIME_ZONE
+def refresh(months: Iterable[date]) -> Counts:
+    """Count `months` again, keep their summaries and delete the notes seen (module docstring),
+    a month per transaction: on SQLite the write lock is held while a month is counted, a
+    fraction of a second, not for as long as a whole range would take. A refresh that loses a
+    race with another returns its counts without keeping them."""
+    found: Counts = {}
+    for month in sorted(set(months)):
+        found.update(_refresh_month(month))
+    return found
+
+
+def _refresh_month(month: date) -> Counts:
     counted: Counts | None = None
     # Inside a caller's transaction (a test's) the isolation level is the caller's.
     own_transaction = not connection.in_atomic_block
@@ -255,19 +265,16 @@ def refresh(months: list[date]) -> Counts:
             if connection.vendor == "postgresql" and own_transaction:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            counted = count_months(months)
-            now = timezone.now()
-            CohortSummary.objects.filter(month__in=months, time_zone=zone).delete()
-            CohortSummary.objects.bulk_create(
-                CohortSummary(
-                    month=month,
-                    time_zone=zone,
-                    computed_at=now,
-                    rows=[c.to_json() for c in counts.values()],
-                )
-                for month, counts in counted.items()
+            counted = count_months([month])
+            zone = settings.TIME_ZONE
+            CohortSummary.objects.filter(month=month, time_zone=zone).delete()
+            CohortSummary.objects.create(
+                month=month,
+                time_zone=zone,
+                computed_at=timezone.now(),
+                rows=[c.to_json() for c in counted[month].values()],
             )
-            CohortChange.objects.filter(month__in=[_note(m) for m in months]).delete()
+            CohortChange.objects.filter(month=_note(month)).delete()
     except DatabaseError:
         if counted is None:
             raise
