@@ -63,7 +63,8 @@ def test_marketing_maps_previews_and_starts_an_import_the_worker_runs(world, cli
     progress = client.get(reverse("import_progress", args=[job.pk])).content.decode()
     assert "100%" in progress and "every 1s" not in progress
     errors = client.get(reverse("import_errors", args=[job.pk]))
-    assert errors.content.decode().splitlines()[1].startswith(
+    assert errors.streaming and errors["Content-Length"] == str(job.error_bytes)
+    assert b"".join(errors.streaming_content).decode().splitlines()[1].startswith(
         "3,Quelle,\"unknown source 'Nowhere'"
     )
 
