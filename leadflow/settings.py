@@ -196,6 +196,11 @@ LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")
 # Intake: how long an API Idempotency-Key is remembered, and how many web-to-lead form posts
 # one client address may make per minute (more are refused with 429 and logged).
 LEADFLOW_IDEMPOTENCY_HOURS = env_int("LEADFLOW_IDEMPOTENCY_HOURS", 24)
+# Days the worker keeps processed outbox events, settled webhook deliveries and rejected form
+# posts before deleting them (leadflow.notify.housekeeping).
+LEADFLOW_KEEP_DAYS = env_int("LEADFLOW_KEEP_DAYS", 90)
+if LEADFLOW_KEEP_DAYS < 1:
+    raise ImproperlyConfigured("LEADFLOW_KEEP_DAYS must be at least 1")
 LEADFLOW_FORM_POSTS_PER_MINUTE = env_int("LEADFLOW_FORM_POSTS_PER_MINUTE", 10)
 
 LOGGING = {

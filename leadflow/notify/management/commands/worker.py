@@ -3,8 +3,9 @@
 Each pass: the SLA sweep (escalate overdue offers, reminders, missed first touches), the
 outbox fan-out (notifications, queued e-mails and webhook deliveries), e-mail delivery, webhook
 delivery (`leadflow.webhooks.delivery`), then scoring (leads queued to qualify, rescores asked
-for when a definition is activated, engagement decay), imports, and the monthly cohort
-summaries of months that changed (`leadflow.reports.summaries`). Then it sleeps
+for when a definition is activated, engagement decay), imports, the monthly cohort
+summaries of months that changed (`leadflow.reports.summaries`), and housekeeping (old outbox
+events, webhook deliveries and rejected form posts, `leadflow.notify.housekeeping`). Then it sleeps
 `--interval` seconds (LEADFLOW_SWEEP_SECONDS, 30 by default). Several copies may run against
 PostgreSQL: every step claims its rows with SKIP LOCKED. On SQLite run one: copies would only
 take turns at the database lock.
@@ -26,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connection
 
 from leadflow.leads import sla
-from leadflow.notify import delivery, fanout
+from leadflow.notify import delivery, fanout, housekeeping
 from leadflow.reports import summaries
 from leadflow.scoring import rescore as scoring
 from leadflow.transfer import jobs as imports
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             ("scoring", scoring.run),
             ("import", imports.run),
             ("summaries", summaries.refresh_noted),
+            ("housekeeping", housekeeping.prune_hourly),
         ]
         for name, step in steps:
             if self.stopping.is_set():
