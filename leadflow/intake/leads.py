@@ -37,10 +37,6 @@ CREATED = "created"
 MERGED = "merged"
 INVALID = "invalid"
 
-# Fields a merge may write; source, campaign and account stay those of the first touch.
-MERGE_FIELDS = frozenset(actions.LEAD_FIELDS) - {"campaign", "account"}
-
-
 # A plain pydantic model, not a ninja Schema (those cost ~60 µs an object in a batch).
 class LeadItem(BaseModel):
     """One arriving lead. Unknown fields are refused by name."""
@@ -325,8 +321,11 @@ def _take(
                     _record(lead.pk, arrival, channel, now, "new lead")
                 outcome = Outcome(arrival.index, CREATED, lead.pk)
             else:
-                incoming = {k: v for k, v in arrival.fields.items() if k in MERGE_FIELDS}
-                lead, written = actions.update_lead(lead_id, actor=actor, fields=incoming, now=now)
+                # The merge policy picks what it may write: source, campaign and account stay
+                # those of the first touch.
+                lead, written = actions.update_lead(
+                    lead_id, actor=actor, fields=arrival.fields, now=now
+                )
                 changed = sorted(written)
                 detail = f"arrived again; changed {', '.join(changed)}" if changed else (
                     "arrived again; nothing new"
