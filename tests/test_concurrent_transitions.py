@@ -1,37 +1,14 @@
 """Two people acting on the same lead at the same moment: exactly one wins, the other gets a
 clear conflict. Real threads, real connections, real row locks."""
 
-import threading
-
 import pytest
 from django.db import connection
 
 from leadflow.leads import actions, lifecycle
 from leadflow.leads.models import Handoff, Stage
 
+from .concurrency import run_together
 from .conftest import World
-
-
-def race(*calls):
-    """Run each call in its own thread, all released at once; return results or errors."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except Exception as exc:  # the outcome under test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -50,7 +27,7 @@ def test_accept_and_reject_at_once_one_wins_one_conflicts(shared_world, attempt)
     lead = world.lead_at("mql")
     seen = lead.version
     rep = lead.owner  # round-robin picked a rep; their manager may decide too
-    results = race(
+    results = run_together(
         lambda: actions.transition(lead.pk, "accept", actor=rep, seen_version=seen),
         lambda: actions.transition(
             lead.pk, "reject", actor=world.sales_manager, reason="below-fit",
@@ -74,7 +51,7 @@ def test_two_accepts_without_versions_give_one_owner(shared_world):
     world = shared_world
     lead = world.lead_at("mql")
     rep = lead.owner
-    results = race(
+    results = run_together(
         lambda: actions.transition(lead.pk, "accept", actor=rep),
         lambda: actions.transition(lead.pk, "accept", actor=world.sales_manager),
     )

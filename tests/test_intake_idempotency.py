@@ -1,17 +1,18 @@
 """Idempotency-Key: a retried request never creates a second lead and gets the first answer."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from leadflow.api.testing import client_for
+from leadflow.api.testing import client_for, post_json
 from leadflow.intake.models import IdempotencyKey
 from leadflow.leads.models import Activity, Lead, OutboxEvent
 
+from .concurrency import raised, run_together
 from .conftest import World
 
 LEAD = {"source": "Organic Web", "email": "ana@example.com", "first_name": "Ana"}
@@ -111,22 +112,9 @@ def test_concurrent_retries_with_one_key_create_one_lead(transactional_db, attem
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent commits: PostgreSQL")
     world = World()
-    barrier = threading.Barrier(4)
-    answers: list = [None] * 4
-
-    def call(i):
-        try:
-            api = client_for(world.marketing)
-            barrier.wait()
-            answers[i] = post(api, "/api/leads", LEAD, "race")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    apis = [client_for(world.marketing) for _ in range(4)]
+    answers = run_together(*(partial(post, api, "/api/leads", LEAD, "race") for api in apis))
+    assert not raised(answers), answers
     assert Lead.objects.count() == 1
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
@@ -138,21 +126,8 @@ def test_concurrent_posts_of_one_new_person_without_keys_create_one_lead(transac
     if connection.vendor != "postgresql":
         pytest.skip("advisory locks: PostgreSQL")
     world = World()
-    barrier = threading.Barrier(4)
-    answers: list = [None] * 4
-
-    def call(i):
-        try:
-            api = client_for(world.marketing)
-            barrier.wait()
-            answers[i] = api.post("/api/leads", LEAD, content_type="application/json")
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    apis = [client_for(world.marketing) for _ in range(4)]
+    answers = run_together(*(partial(post_json, api, "/api/leads", LEAD) for api in apis))
+    assert not raised(answers), answers
     assert Lead.objects.count() == 1
     assert sorted(a.json()["result"] for a in answers) == ["created"] + ["merged"] * 3

@@ -1,7 +1,6 @@
 """Two workers delivering webhooks at once on PostgreSQL: each delivery is claimed by one of
 them and the receiver gets every event exactly once."""
 
-import threading
 from collections import Counter
 
 import pytest
@@ -13,6 +12,7 @@ from leadflow.webhooks import actions, delivery
 from leadflow.webhooks.models import WebhookDelivery
 from leadflow.webhooks.testing import Receiver
 
+from .concurrency import raised, run_together
 from .conftest import World
 
 EVENTS = 40
@@ -34,23 +34,9 @@ def test_two_workers_released_together_deliver_each_event_once(transactional_db)
             world.lead(email=f"lead{n}@example.com")
         fanout.process_outbox()
         now = timezone.now()
-        barrier = threading.Barrier(2)
-        results = [None, None]
+        results = run_together(lambda: delivery.deliver(now), lambda: delivery.deliver(now))
 
-        def work(i):
-            try:
-                barrier.wait()
-                results[i] = delivery.deliver(now)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-
-    assert all(results), results
+    assert all(results) and not raised(results), results
     delivered = [d for r in results for d in r.delivered]
     assert all(r.delivered for r in results), "one worker did everything: no overlap tested"
     ids = sorted(WebhookDelivery.objects.values_list("pk", flat=True))
@@ -69,25 +55,14 @@ def test_two_workers_fanning_out_and_delivering_together_send_each_event_once(tr
         for n in range(EVENTS):
             world.lead(email=f"lead{n}@example.com")
         now = timezone.now()
-        barrier = threading.Barrier(2)
-        done = [False, False]
 
-        def work(i):
-            try:
-                barrier.wait()
-                fanout.process_outbox(now, batch=3)  # small batches: many rounds interleave
-                delivery.deliver(now)
-                done[i] = True
-            finally:
-                connection.close()
+        def work():
+            fanout.process_outbox(now, batch=3)  # small batches: many rounds interleave
+            return delivery.deliver(now)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        results = run_together(work, work)
 
-    assert done == [True, True]
+    assert not raised(results) and all(results), results
     deliveries = WebhookDelivery.objects.all()
     assert deliveries.count() == EVENTS and {d.status for d in deliveries} == {"delivered"}
     got = Counter(r.payload["id"] for r in receiver.received())

@@ -4,7 +4,6 @@ Real processes (`leadflow worker --once`) and real threads, against PostgreSQL, 
 claimed with SELECT … FOR UPDATE SKIP LOCKED. And a rep accepting an overdue offer while the
 sweep escalates it: one of the two wins, never both, and nobody deadlocks."""
 
-import threading
 from collections import Counter
 
 import pytest
@@ -24,6 +23,7 @@ from leadflow.notify.testing import (
     worker_env,
 )
 
+from .concurrency import raised, run_together
 from .conftest import World
 
 OFFERS = 40
@@ -79,27 +79,17 @@ def test_two_worker_processes_escalate_and_send_each_exactly_once(shared_world, 
 def test_two_worker_threads_released_together_share_the_work(shared_world, smtp):
     leads = offers_overdue_since(shared_world, OFFERS)
     now = timezone.now()
-    barrier = threading.Barrier(2)
-    results = [None, None]
 
-    def work(i):
-        try:
-            barrier.wait()
-            # Small batches, so the two interleave for many rounds.
-            swept = sla.escalate_overdue(now, batch=3)
-            fanned = fanout.process_outbox(now, batch=3)
-            sent = delivery.deliver_emails(now)
-            results[i] = (swept, fanned, sent)
-        finally:
-            connection.close()
+    def work():
+        # Small batches, so the two interleave for many rounds.
+        swept = sla.escalate_overdue(now, batch=3)
+        fanned = fanout.process_outbox(now, batch=3)
+        sent = delivery.deliver_emails(now)
+        return swept, fanned, sent
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = run_together(work, work)
 
-    assert all(results), results
+    assert all(results) and not raised(results), results
     escalated = [h for r in results for h in r[0].escalated]
     assert sorted(escalated) == sorted(Handoff.objects.values_list("pk", flat=True))
     sent = [d for r in results for d in r[2].sent]
@@ -110,32 +100,16 @@ def test_two_worker_threads_released_together_share_the_work(shared_world, smtp)
 def test_a_rep_accepting_while_the_sweep_escalates_never_both(shared_world):
     leads = offers_overdue_since(shared_world, 20)
     now = timezone.now()
-    barrier = threading.Barrier(2)
     refused = []
 
-    def sweep():
-        try:
-            barrier.wait()
-            sla.escalate_overdue(now, batch=2)
-        finally:
-            connection.close()
-
     def accept_all():
-        try:
-            barrier.wait()
-            for lead in leads:
-                try:
-                    actions.transition(lead.pk, "accept", actor=lead.owner)
-                except TransitionError as exc:
-                    refused.append(exc)
-        finally:
-            connection.close()
+        for lead in leads:
+            try:
+                actions.transition(lead.pk, "accept", actor=lead.owner)
+            except TransitionError as exc:
+                refused.append(exc)
 
-    threads = [threading.Thread(target=sweep), threading.Thread(target=accept_all)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    assert not raised(run_together(lambda: sla.escalate_overdue(now, batch=2), accept_all))
 
     stages = Counter()
     for lead in leads:
