@@ -181,10 +181,10 @@ def test_a_change_committed_while_a_month_is_counted_is_not_lost(transactional_d
     source = Source.objects.create(name="Events")
     j.lead(utc(2026, 1, 5), source, email="first@example.com")
     counting, committed = threading.Event(), threading.Event()
-    count_months = summaries.count_months
+    count_month = summaries.count_month
 
-    def slow_count(months):
-        found = count_months(months)  # the snapshot is taken: the other lead is not in it
+    def slow_count(month):
+        found = count_month(month)  # the snapshot is taken: the other lead is not in it
         counting.set()
         assert committed.wait(10)
         return found
@@ -199,11 +199,11 @@ def test_a_change_committed_while_a_month_is_counted_is_not_lost(transactional_d
 
     other = threading.Thread(target=add_a_lead)
     other.start()
-    summaries.count_months = slow_count
+    summaries.count_month = slow_count
     try:
         stale = summaries.refresh([JANUARY.first])
     finally:
-        summaries.count_months = count_months
+        summaries.count_month = count_month
     other.join()
     assert stale[JANUARY.first][(source.pk, None)].leads == 1
     assert CohortChange.objects.filter(month="2026-01").exists()

@@ -7,7 +7,7 @@ from django.db import models
 
 class CohortSummary(models.Model):
     """The source table's counts for the leads created in one month (company time, in the zone
-    named), per source and campaign, as `summaries.count_months` computed them."""
+    named), per source and campaign, as `summaries.count_month` computed them."""
 
     month = models.DateField(help_text="First day of the month, company time.")
     time_zone = models.CharField(max_length=64)

@@ -6,7 +6,7 @@ A month's summary holds, per (source, campaign) of the cohort's leads, the count
 table's formulas take (`sources`): leads, reached(S) for each stage after inquiry
 (`funnel.reached`), revenue of the won opportunities, the hand-off outcomes
 (`handoffs.outcome_counts`: decided, rejected, accepted, returned) and the rejection and
-return reasons (reason id → hand-offs). `count_months` computes them from the rows; the
+return reasons (reason id → hand-offs). `count_month` computes them from the rows; the
 summaries are what it returned, kept in `CohortSummary`, per company time zone.
 
 Freshness. Database triggers (migration reports 0002) write a `CohortChange` note for the
@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Sum, Value, When
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from leadflow.leads.models import Decision, Opportunity, OpportunityStage
@@ -104,84 +104,40 @@ class CampaignCounts:
         )
 
 
-Counts = dict[date, dict[tuple, CampaignCounts]]  # month → (source, campaign) → counts
+MonthCounts = dict[tuple, CampaignCounts]  # (source id, campaign id) → counts
+Counts = dict[date, MonthCounts]
 
 
 # --- counting from the rows ----------------------------------------------------------------
 
 
-def _month_of(created_at: str, span: Span) -> Case:
-    """The index of the span's month a creation moment falls in (moments are in the span)."""
-    months = span.month_starts()
-    return Case(
-        *(
-            When(**{f"{created_at}__lt": Span(MONTH, m).end}, then=Value(i))
-            for i, m in enumerate(months[:-1])
-        ),
-        default=Value(len(months) - 1),
-        output_field=IntegerField(),
-    )
+def count_month(month: date) -> MonthCounts:
+    """The counts of one month's cohort, from the rows (no summary read or kept): five
+    grouped queries by (source, campaign) — reached counts, revenue, hand-off outcomes,
+    rejection reasons, return reasons."""
+    span = Span(MONTH, month)
+    found: MonthCounts = {}
 
-
-def _runs(months: Iterable[date]) -> list[Span]:
-    """Consecutive months as spans: each is counted with one set of queries."""
-    runs: list[Span] = []
-    for month in sorted(set(months)):
-        if runs and runs[-1].last_day == month:
-            runs[-1] = Span(MONTH, runs[-1].first, runs[-1].count + 1)
-        else:
-            runs.append(Span(MONTH, month))
-    return runs
-
-
-def count_months(months: Iterable[date]) -> Counts:
-    """The counts of each month's cohort, from the rows (no summary read or kept).
-
-    Per run of consecutive months, five grouped queries by (month, source, campaign): reached
-    counts, revenue, hand-off outcomes, rejection reasons, return reasons.
-    """
-    found: Counts = {}
-    for span in _runs(months):
-        found.update(_count_run(span))
-    return found
-
-
-def _count_run(span: Span) -> Counts:
-    starts = span.month_starts()
-    found: Counts = {m: {} for m in starts}
-
-    def at(month_index, source_id, campaign_id) -> CampaignCounts:
-        month = found[starts[month_index]]
+    def at(source_id, campaign_id) -> CampaignCounts:
         key = (source_id, campaign_id)
-        if key not in month:
-            month[key] = CampaignCounts(source_id, campaign_id)
-        return month[key]
+        if key not in found:
+            found[key] = CampaignCounts(source_id, campaign_id)
+        return found[key]
 
     cohort = Grouping(
-        "campaign",
-        {
-            "g_month": _month_of("created_at", span),
-            "g_source_id": F("source_id"),
-            "g_campaign_id": F("campaign_id"),
-        },
+        "campaign", {"g_source_id": F("source_id"), "g_campaign_id": F("campaign_id")}
     )
     for values, counts in funnel.reached(span, cohort):
         c = at(*values)
         c.leads = counts[funnel.INQUIRY]
         c.reached = {s: counts[s] for s in STAGES}
 
-    keys = {
-        "g_month": _month_of("lead__created_at", span),
-        "g_source_id": F("lead__source_id"),
-        "g_campaign_id": F("lead__campaign_id"),
-    }
-    names = list(keys)
+    names = ["lead__source_id", "lead__campaign_id"]
 
     def per_campaign(queryset, *extra, **aggregates):
-        """Aggregates per month and campaign of the cohort's leads (and per `extra` column)."""
+        """Aggregates per campaign of the cohort's leads (and per `extra` column)."""
         return (
             queryset.filter(lead__created_at__gte=span.start, lead__created_at__lt=span.end)
-            .annotate(**keys)
             .values(*names, *extra)
             .annotate(**aggregates)
             .order_by()
@@ -265,7 +221,7 @@ def _refresh_month(month: date) -> Counts:
             if connection.vendor == "postgresql" and own_transaction:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            counted = count_months([month])
+            counted = {month: count_month(month)}
             zone = settings.TIME_ZONE
             CohortSummary.objects.filter(month=month, time_zone=zone).delete()
             CohortSummary.objects.create(
