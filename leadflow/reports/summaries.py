@@ -134,10 +134,14 @@ def count_month(month: date) -> MonthCounts:
 
     names = ["lead__source_id", "lead__campaign_id"]
 
+    # The cohort's leads by the creation index, then their rows through the lead index: a
+    # filter on the joined lead's creation time would read every row of the other table.
+    cohort_ids = funnel.cohort(span).values("pk")
+
     def per_campaign(queryset, *extra, **aggregates):
         """Aggregates per campaign of the cohort's leads (and per `extra` column)."""
         return (
-            queryset.filter(lead__created_at__gte=span.start, lead__created_at__lt=span.end)
+            queryset.filter(lead__in=cohort_ids)
             .values(*names, *extra)
             .annotate(**aggregates)
             .order_by()
