@@ -64,16 +64,16 @@ def test_logout_is_a_post_form_and_signs_out(world):
 @pytest.mark.parametrize(
     "username, expected",
     [
-        ("marketing", ["Leads", "Definitions", "Dashboards", "Import", "API docs"]),
+        ("marketing", ["Leads", "Definitions", "Dashboards", "Import", "Spend", "API docs"]),
         ("marketing_manager", [
-            "Team", "Leads", "Definitions", "Dashboards", "Import", "API docs",
+            "Team", "Leads", "Definitions", "Dashboards", "Import", "Spend", "API docs",
         ]),
         ("sdr", ["Inbox", "Leads", "Dashboards", "API docs"]),
         ("sales_manager", ["Team", "Leads", "Definitions", "Dashboards", "API docs"]),
         ("ae", ["Inbox", "Leads", "Dashboards", "API docs"]),
         ("field_manager", ["Team", "Leads", "Definitions", "Dashboards", "API docs"]),
         ("arbiter", ["Arbiter queue", "Leads", "Dashboards", "API docs"]),
-        ("admin", ["Leads", "Dashboards", "Import", "Webhooks", "Admin", "API docs"]),
+        ("admin", ["Leads", "Dashboards", "Import", "Spend", "Webhooks", "Admin", "API docs"]),
     ],
 )
 def test_each_role_sees_its_navigation(world, username, expected):

@@ -20,7 +20,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from leadflow.leads.access import visible_leads
-from leadflow.transfer import export, importer, presets
+from leadflow.leads.models import Source
+from leadflow.reports.periods import MONTH, Span
+from leadflow.transfer import export, importer, presets, spend
 from leadflow.transfer.access import may_import
 from leadflow.transfer.models import ImportJob, ImportPreset
 from leadflow.transfer.reader import CsvStream
@@ -32,7 +34,7 @@ def _allowed(request: HttpRequest) -> HttpResponse | None:
     if not may_import(request.user):
         return render(request, "web/not_for_you.html", {
             "title": "Import",
-            "message": "Importing leads is for marketing and administrators.",
+            "message": "Importing leads and booking spend is for marketing and administrators.",
         }, status=403)
     return None
 
@@ -200,3 +202,35 @@ def export_records(request: HttpRequest, kind: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(export.csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="leadflow-{kind}.csv"'
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def spend_page(request: HttpRequest) -> HttpResponse:
+    """Spend per source and campaign per month: a CSV file or one entry at a time, and the
+    last twelve months as booked."""
+    if refused := _allowed(request):
+        return refused
+    result, problem = None, None
+    if request.method == "POST":
+        try:
+            if upload := request.FILES.get("file"):
+                # A spend file is a few hundred rows: read whole.
+                text = upload.read().decode("utf-8-sig", errors="replace")
+                result = spend.import_spend(*spend.read_csv(text))
+            else:
+                fields = ("month", "source", "campaign", "amount", "currency")
+                entry = {f: request.POST.get(f, "").strip() for f in fields}
+                result = spend.import_spend([(1, entry)])
+        except spend.SpendFileError as exc:
+            problem = str(exc)
+    this_month = Span.containing(timezone.now())
+    labels, grid = spend.spend_grid(Span(MONTH, this_month.shifted(-11).first, 12).month_starts())
+    return render(request, "transfer/spend.html", {
+        "result": result,
+        "problem": problem,
+        "months": labels,
+        "grid": grid,
+        "sources": Source.objects.order_by("name").prefetch_related("campaigns"),
+        "default_month": f"{this_month.first:%Y-%m}",
+    }, status=422 if problem or (result and result.bad) else 200)

@@ -53,6 +53,7 @@ ITEMS = (
     ),
     NavItem("Dashboards", "dashboard_home", section=frozenset({"dashboard"})),
     NavItem("Import", "import_home", may_import, section=frozenset({"import_job"})),
+    NavItem("Spend", "spend", may_import),
     NavItem("Webhooks", "webhook_list", is_admin, section=frozenset({"webhook_detail"})),
     NavItem("Admin", "admin:index", lambda user: user.is_staff),
     NavItem("API docs", "api-1.0.0:openapi-view"),
