@@ -56,9 +56,11 @@ def _micros(column: str) -> str:
     """SQL for a datetime column as integer microseconds since 1970 (exact)."""
     if connection.vendor == "postgresql":
         return f"round(date_part('epoch', {column}) * 1000000)::bigint"
-    # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC); unixepoch() drops the fraction.
+    # Django stores 'YYYY-MM-DD HH:MM:SS[.ffffff]' (UTC). unixepoch() of the whole text
+    # rounds the fraction to milliseconds first, so .9995 s and more would count a second
+    # twice: the whole seconds come from the text without its fraction.
     return (
-        f"(unixepoch({column}) * 1000000 + "
+        f"(unixepoch(substr({column}, 1, 19)) * 1000000 + "
         f"CASE WHEN substr({column}, 20, 1) = '.' THEN CAST(substr({column}, 21, 6) AS INTEGER) "
         "ELSE 0 END)"
     )
