@@ -23,6 +23,20 @@ from leadflow.leads.models import (
 LIFECYCLE_FIELDS = ("stage", "owner", "owner_team", "sql_evidence", "version", "stage_changed_at")
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """For records leadflow writes itself as things happen: shown, never added, edited or
+    deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
     list_display = ("name", "channel")
@@ -56,22 +70,13 @@ class ReasonCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadDefinition)
-class LeadDefinitionAdmin(admin.ModelAdmin):
+class LeadDefinitionAdmin(ViewOnlyAdmin):
     """View only: a definition is written, proposed and signed on the definitions pages
     (leadflow.scoring.definitions), where its document is validated and both sides approve.
     An edit here would skip the sign-off, and the database refuses changes to a signed one."""
 
     list_display = ("version", "status", "created_at", "activated_at")
     list_filter = ("status",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class HistoryInline(admin.TabularInline):

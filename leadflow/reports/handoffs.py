@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -516,7 +516,11 @@ def handoff_health(
 def _reason_counts(reasons: dict[int, ReasonCode], reason_ids, picked: np.ndarray):
     """(code, label, class, n) of the picked hand-offs, by reason id: the rejected offers by
     their reason, the returned ones by the reason of their return."""
-    counted = Counter(reason_ids[i] for i in np.flatnonzero(picked))
+    return reason_counts(reasons, Counter(reason_ids[i] for i in np.flatnonzero(picked)))
+
+
+def reason_counts(reasons: dict[int, ReasonCode], counted: Mapping[int | None, int]):
+    """{reason id: n} as (code, label, class, n) bars of a Pareto."""
     return [reason_count(reasons.get(r), n) for r, n in counted.items()]
 
 

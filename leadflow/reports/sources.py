@@ -31,7 +31,7 @@ from leadflow.leads.models import Campaign, ReasonCode, Source, Spend
 from leadflow.reports import handoffs as handoff_measures
 from leadflow.reports import summaries
 from leadflow.reports.grouping import ALL, NO_CAMPAIGN, NO_FILTERS, NOT_SET, Filters
-from leadflow.reports.handoffs import ReasonShare, pareto, reason_count
+from leadflow.reports.handoffs import ReasonShare, pareto, reason_counts
 from leadflow.reports.measures import cost_per, money, ratio, roi
 from leadflow.reports.output import Compared, compare
 from leadflow.reports.periods import Span
@@ -106,10 +106,6 @@ def _label(source: str, campaign: str | None, level: str) -> str:
     return source if level == SOURCE else f"{source} › {campaign or NO_CAMPAIGN}"
 
 
-def _reason(reasons: dict[int, ReasonCode], counted: dict[int | None, int]) -> list[tuple]:
-    return [reason_count(reasons.get(reason), n) for reason, n in counted.items()]
-
-
 def source_table(span: Span, filters: Filters = NO_FILTERS) -> SourceTable:
     """The source table for the cohort of leads created in `span` (see the module docstring).
 
@@ -161,8 +157,8 @@ def source_table(span: Span, filters: Filters = NO_FILTERS) -> SourceTable:
             c.decided, c.rejected, c.accepted, c.returned
         )
         campaigns[key] = r
-        rejections[key] = _reason(reasons, c.rejections)
-        returns[key] = _reason(reasons, c.returns)
+        rejections[key] = reason_counts(reasons, c.rejections)
+        returns[key] = reason_counts(reasons, c.returns)
     return _assemble(span, campaigns, rejections, returns)
 
 

@@ -3,28 +3,18 @@
 
 from django.contrib import admin
 
+from leadflow.leads.admin import ViewOnlyAdmin
 from leadflow.scoring.models import Approval, ScoringRun
 
 
-class RecordAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Approval)
-class ApprovalAdmin(RecordAdmin):
+class ApprovalAdmin(ViewOnlyAdmin):
     list_display = ("definition", "side", "approver", "approved_at")
     list_filter = ("side",)
 
 
 @admin.register(ScoringRun)
-class ScoringRunAdmin(RecordAdmin):
+class ScoringRunAdmin(ViewOnlyAdmin):
     list_display = ("kind", "status", "definition", "requested_at", "finished_at", "leads",
                     "changed", "qualified")
     list_filter = ("kind", "status")
